@@ -1,0 +1,55 @@
+# Parley: `make run` serves the app; `make test` runs every test. Both start from nothing.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { command -v $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# llama-cpp-python builds from source: pip keeps the wheel in its cache, so only the
+# first install on a machine is slow. Never pass --no-cache-dir here.
+RUN_EXTRAS := local,speech
+TEST_EXTRAS := local,speech,dev
+
+.PHONY: run test lint check browsers services bench soak scale clean
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Parley needs Python 3.11 or newer on PATH."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[$(RUN_EXTRAS)]'
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[$(TEST_EXTRAS)]'
+	@touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(VENV)/bin/parley serve
+
+check: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check parley tests bench api
+	$(VENV)/bin/mypy
+
+browsers: $(VENV)/.test-installed
+	scripts/ensure-system.sh
+
+services:
+	scripts/ensure-services.sh
+
+test: check browsers services
+	$(VENV)/bin/pytest
+
+bench: $(VENV)/.test-installed
+	$(PY) -m bench
+
+soak: $(VENV)/.test-installed
+	$(PY) -m bench.soak
+
+scale: $(VENV)/.test-installed services
+	scripts/ensure-system.sh
+	$(PY) -m bench.scale
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

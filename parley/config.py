@@ -1,0 +1,168 @@
+"""Parley's settings: one pydantic-settings class; nothing else reads the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def _split_csv(value: object) -> object:
+    # The contract says comma-separated plain strings, not JSON lists, for list settings.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, from `PARLEY_*` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # OpenAI-compatible upstream (operator configuration, never request data)
+    openai_base_url: str = DEFAULT_OPENAI_BASE_URL
+    # The first model is the default; the rest are the allowlist a request may pick from.
+    openai_model: Annotated[list[str], NoDecode] = ["gpt-4.1-mini"]
+    openai_api_key: SecretStr | None = None
+    access_code: SecretStr | None = None
+    openai_transcribe_model: str = "gpt-4o-mini-transcribe"
+    openai_speech_model: str = "gpt-4o-mini-tts"
+    openai_voice: str = "marin"
+    realtime_model: str = "gpt-realtime"
+    realtime_voice: str = "marin"
+    realtime_turn_detection: Literal["semantic_vad", "server_vad"] = "semantic_vad"
+    realtime_eagerness: Literal["low", "medium", "high", "auto"] = "low"
+
+    # Timeouts, in seconds
+    connect_timeout: float = Field(default=5.0, gt=0)
+    first_token_timeout: float = Field(default=20.0, gt=0)
+    total_timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=5)
+    retry_budget: float = Field(default=8.0, ge=0)
+
+    # Embedded models
+    local_model: str = "auto"
+    local_threads: int = Field(default=0, ge=0)
+    local_max_tokens: int = Field(default=160, ge=16, le=2048)
+    local_queue_timeout: float = Field(default=15.0, ge=0)
+    local_stt: Literal["auto", "off"] = "auto"
+    local_tts: Literal["auto", "piper", "espeak", "off"] = "auto"
+
+    # Conversation limits
+    history_budget_chars: int = Field(default=12_000, ge=500)
+    max_message_chars: int = Field(default=4_000, ge=1)
+    max_history_messages: int = Field(default=200, ge=0)
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024)
+    max_audio_bytes: int = Field(default=4_000_000, ge=1024)
+    max_speech_chars: int = Field(default=1_000, ge=1)
+
+    # Abuse limits (the `limits` library's notation)
+    rate_limit_per_client: str = "60/minute"
+    rate_limit_per_key: str = "120/minute"
+    max_concurrent_streams: int = Field(default=512, ge=1)
+    max_stream_seconds: float = Field(default=180.0, gt=0)
+
+    # Web and proxies
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    https_redirect: bool = False
+
+    # Storage
+    database_url: SecretStr | None = None
+    database_migrate_on_start: bool = False
+    redis_url: SecretStr | None = None
+    clerk_issuer: str | None = None
+    clerk_jwks_url: str | None = None
+    clerk_authorized_parties: Annotated[list[str], NoDecode] = []
+
+    # Observability
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    log_content: bool = False
+    metrics_enabled: bool = False
+    sentry_dsn: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SENTRY_DSN", "PARLEY_SENTRY_DSN")
+    )
+
+    @field_validator(
+        "openai_model",
+        "allowed_origins",
+        "trusted_proxies",
+        "clerk_authorized_parties",
+        mode="before",
+    )
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("openai_model")
+    @classmethod
+    def _models_present(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("PARLEY_OPENAI_MODEL needs at least one model name")
+        return value
+
+    @field_validator("openai_base_url", "clerk_jwks_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*":
+                raise ValueError("PARLEY_ALLOWED_ORIGINS must list origins; '*' is not allowed")
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://app.example")
+        return [origin.rstrip("/") for origin in value]
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("PARLEY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _operator_key_needs_access_code(self) -> Settings:
+        # An operator key on a reachable host without an access code would let anyone
+        # on the network spend the operator's money.
+        if self.openai_api_key and not self.access_code and not is_loopback_host(self.host):
+            raise ValueError(
+                "PARLEY_OPENAI_API_KEY is set and Parley listens on a non-loopback host: "
+                "set PARLEY_ACCESS_CODE so only people with the code can use the operator key"
+            )
+        return self
+
+    @property
+    def default_openai_model(self) -> str:
+        return self.openai_model[0]

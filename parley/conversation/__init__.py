@@ -1,0 +1,1 @@
+"""What a turn says: persona prompts, history trimming, sentence segmentation, the turn itself."""

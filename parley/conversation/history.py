@@ -1,0 +1,43 @@
+"""Fitting a conversation into the model's prompt: newest turns first, the new message always."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from parley.providers.base import Message
+
+
+def build_messages(
+    system: str, history: Sequence[Message], message: str, *, budget_chars: int
+) -> tuple[Message, ...]:
+    """System prompt, as much recent history as fits `budget_chars`, then the new message.
+
+    History is dropped oldest first; the system prompt and the new message are never dropped.
+    A kept history never starts with an assistant turn, so the model sees who spoke first.
+    """
+    remaining = budget_chars - len(system) - len(message)
+    kept: list[Message] = []
+    for turn in reversed(history):
+        remaining -= len(turn.content)
+        if remaining < 0:
+            break
+        kept.append(turn)
+    kept.reverse()
+    while kept and kept[0].role == "assistant":
+        kept.pop(0)
+    return (Message("system", system), *kept, Message("user", message))
+
+
+def transcript(history: Sequence[Message], *, budget_chars: int) -> str:
+    """The conversation as plain text ("Designer: ..." / "Parley: ..."), newest kept if too long."""
+    lines: list[str] = []
+    used = 0
+    for turn in reversed(history):
+        speaker = "Designer" if turn.role == "user" else "Parley"
+        line = f"{speaker}: {turn.content.strip()}"
+        used += len(line) + 1
+        if used > budget_chars and lines:
+            break
+        lines.append(line)
+    lines.reverse()
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""Typed dependencies: the collaborators routes receive (tests swap them via overrides)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from parley.config import Settings
+from parley.providers.registry import ProviderRegistry
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_registry(request: Request) -> ProviderRegistry:
+    registry: ProviderRegistry = request.app.state.registry
+    return registry
+
+
+def bearer_key(
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str | None:
+    """The key from `Authorization: Bearer <key>`, if the header carries one."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        return None
+    # Signed-in sessions send an identity token (a JWT, "eyJ...") as the Bearer value;
+    # that is never an API key.
+    if value.startswith("eyJ"):
+        return None
+    return value
+
+
+def access_code(
+    x_parley_access_code: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str | None:
+    """The operator access code, when the person entered one."""
+    return x_parley_access_code or None
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]
+BearerKeyDep = Annotated[str | None, Depends(bearer_key)]
+AccessCodeDep = Annotated[str | None, Depends(access_code)]

@@ -1,0 +1,80 @@
+"""POST /api/conversation: one spoken turn in, a reply out (JSON or SSE)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from parley import errors
+from parley.config import Settings
+from parley.conversation.history import build_messages
+from parley.conversation.persona import system_prompt
+from parley.conversation.turn import TurnLimits, run_turn
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.providers.base import ChatRequest, Message
+from parley.routes.schemas import ConversationIn, HistoryTurn, TurnOptions, TurnOut
+from parley.routes.streaming import respond, wants_stream
+
+router = APIRouter()
+
+TURN_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The reply as JSON, or as SSE events (`delta`, `sentence`, then "
+        "`done` or `error`) when streaming was asked for.",
+        "model": TurnOut,
+        "content": {"text/event-stream": {}},
+    },
+}
+
+
+def check_history(history: list[HistoryTurn], settings: Settings) -> list[Message]:
+    """The history as provider messages, refusing more than the operator allows."""
+    if len(history) > settings.max_history_messages:
+        raise errors.PayloadTooLarge(
+            f"This conversation has more than {settings.max_history_messages} turns. "
+            "Start a new conversation to keep going."
+        )
+    too_long = settings.max_message_chars * 4
+    if any(len(turn.content) > too_long for turn in history):
+        raise errors.PayloadTooLarge(
+            "One of the earlier turns is too long to send. Start a new conversation."
+        )
+    return [Message(turn.role, turn.content) for turn in history]
+
+
+def user_key(body: TurnOptions, bearer: str | None) -> str | None:
+    """The person's own key: the body's `apiKey`, else the Bearer header."""
+    if body.api_key is not None and body.api_key.get_secret_value().strip():
+        return body.api_key.get_secret_value().strip()
+    return bearer
+
+
+@router.post("/api/conversation", responses=TURN_RESPONSES, response_model=None)
+async def conversation(
+    body: ConversationIn,
+    request: Request,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    bearer: BearerKeyDep,
+    code: AccessCodeDep,
+) -> Response:
+    """Answer one turn of a design conversation."""
+    message = body.message.strip()
+    if not message:
+        raise errors.InvalidRequest("Say or type something first: the message is empty.")
+    if len(message) > settings.max_message_chars:
+        raise errors.PayloadTooLarge(
+            f"That message is longer than {settings.max_message_chars} characters. "
+            "Try saying it in a few shorter turns."
+        )
+    history = check_history(body.history, settings)
+    choice = registry.choose(body.provider, user_key(body, bearer), code)
+    provider = choice.provider
+    model = provider.resolve_model(body.model)
+    system = system_prompt(body.mode, small_model=provider.small_model)
+    budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
+    messages = build_messages(system, history, message, budget_chars=budget)
+    chat = ChatRequest(messages=messages, model=model, api_key=choice.api_key)
+    stream = wants_stream(request, body.stream)
+    limits = TurnLimits(total_seconds=settings.max_stream_seconds)
+    events = run_turn(provider, chat, limits, speak=stream)
+    return await respond(request, events, stream=stream)

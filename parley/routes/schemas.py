@@ -1,0 +1,78 @@
+"""Request and answer shapes shared by the model-turn routes (camelCase, as in the contract)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from parley.conversation.persona import Mode
+
+# NUL and lone surrogates cannot be stored, logged or re-encoded for the upstream safely.
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+# Hard caps for the schema; the operator's (smaller) limits are checked in the routes.
+MAX_TEXT = 100_000
+MAX_TURNS = 1_000
+
+
+def _clean(value: str) -> str:
+    if _UNSAFE.search(value):
+        raise ValueError("text must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(_clean)]
+
+
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "assistant"]
+    content: CleanText = Field(max_length=MAX_TEXT)
+
+
+class TurnOptions(BaseModel):
+    """Fields every model turn accepts."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    api_key: SecretStr | None = Field(
+        default=None, alias="apiKey", max_length=500,
+        description="The person's OpenAI key; may also come as `Authorization: Bearer`.",
+    )
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_TURNS)
+    provider: Literal["openai", "local"] | None = None
+    model: CleanText | None = Field(default=None, max_length=200)
+    stream: bool = False
+
+
+class ConversationIn(TurnOptions):
+    message: CleanText = Field(min_length=1, max_length=MAX_TEXT)
+    mode: Mode = "sparring"
+    session_id: CleanText | None = Field(default=None, alias="sessionId", max_length=100)
+
+
+class BriefIn(TurnOptions):
+    pass
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class TimingsOut(BaseModel):
+    first_token_ms: float | None
+    total_ms: float
+
+
+class TurnOut(BaseModel):
+    """A JSON answer (`/api/conversation` and `/api/brief`)."""
+
+    reply: str
+    provider: str
+    model: str
+    usage: UsageOut | None
+    timings: TimingsOut

@@ -1,0 +1,1 @@
+"""Protecting keys, money and the server: redaction, access codes, limits, headers."""

@@ -1,0 +1,1 @@
+"""Speech-to-text and text-to-speech adapters (OpenAI, local Whisper, Piper, espeak-ng)."""

@@ -1,0 +1,1 @@
+"""Optional server-side conversation history (SQLAlchemy + Alembic)."""

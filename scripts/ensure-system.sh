@@ -1,0 +1,24 @@
+#!/bin/sh
+# System packages the tests use: a Chromium for Playwright and espeak-ng for real speech.
+# Installs them with apt when they are missing and we are root; otherwise explains.
+set -eu
+
+need=""
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$need chromium"
+command -v espeak-ng >/dev/null 2>&1 || need="$need espeak-ng"
+for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || need="$need $extra"; done
+
+if [ -n "$need" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing system packages:$need"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+  else
+    echo "Missing system packages:$need (install them with your package manager)." >&2
+  fi
+fi
+
+# No system Chromium (e.g. macOS): let Playwright fetch its own, where the network allows.
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  .venv/bin/playwright install chromium || echo "Could not get a Chromium for browser tests." >&2
+fi

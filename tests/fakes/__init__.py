@@ -1,0 +1,1 @@
+"""Fakes of the external services Parley talks to, for tests and benchmarks."""
