@@ -140,7 +140,8 @@ class Settings(BaseSettings):
             if origin == "*":
                 raise ValueError("PARLEY_ALLOWED_ORIGINS must list origins; '*' is not allowed")
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            bad_path = parts.path not in ("", "/")
+            if parts.scheme not in ("http", "https") or not parts.netloc or bad_path:
                 raise ValueError(f"{origin!r} is not an origin like https://app.example")
         return [origin.rstrip("/") for origin in value]
 

@@ -15,7 +15,8 @@ def _turns(n: int, size: int = 10) -> list[Message]:
 def test_order_is_system_history_then_message() -> None:
     history = _turns(4)
     messages = build_messages("SYS", history, "new", budget_chars=10_000)
-    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    roles = [m.role for m in messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
     assert messages[0].content == "SYS"
     assert list(messages[1:-1]) == history
     assert messages[-1] == Message("user", "new")

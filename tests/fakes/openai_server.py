@@ -402,6 +402,7 @@ class _Turn:
 
     endpoint: Endpoint
     stream: bool
+    epoch: int  # which reset() generation this request belongs to
     finished: bool = False
 
 
@@ -417,6 +418,7 @@ class _State:
         self.records: list[Recorded] = []
         self.counters: dict[Endpoint, _Counters] = {e: _Counters() for e in ENDPOINTS}
         self.stopping = False  # only written on the server loop
+        self.epoch = 0  # bumped by reset(), so requests from before it no longer count
 
     def enqueue(self, endpoint: Endpoint, script: Script) -> None:
         with self.lock:
@@ -440,15 +442,17 @@ class _State:
                 self.records.append(record)
 
     def begin(self, endpoint: Endpoint, stream: bool) -> _Turn:
-        if stream:
-            with self.lock:
+        with self.lock:
+            if stream:
                 counters = self.counters[endpoint]
                 counters.open += 1
                 counters.max_open = max(counters.max_open, counters.open)
-        return _Turn(endpoint, stream)
+            return _Turn(endpoint, stream, self.epoch)
 
     def end(self, turn: _Turn, client_gone: bool) -> None:
         with self.lock:
+            if turn.epoch != self.epoch:
+                return  # a previous test's request ending late must not leak into this one
             counters = self.counters[turn.endpoint]
             if turn.stream:
                 counters.open -= 1
@@ -466,10 +470,8 @@ class _State:
             for queue in self.queues.values():
                 queue.clear()
             self.records.clear()
-            for counters in self.counters.values():
-                # Streams still open are real; only the history is forgotten.
-                counters.completed = counters.disconnects = 0
-                counters.max_open = counters.open
+            self.counters = {e: _Counters() for e in ENDPOINTS}
+            self.epoch += 1
 
 
 _STATE: Final = web.AppKey("fake_openai_state", _State)
@@ -1012,15 +1014,19 @@ def _transcription(text: str, form: Mapping[str, str]) -> web.Response | None:
 
 
 async def _transcriptions_handler(request: web.Request) -> web.StreamResponse:
-    if request.content_type != "multipart/form-data":
+    multipart = request.content_type == "multipart/form-data"
+    if multipart:
+        form, upload = await _read_multipart(request)
+        _record(request, "transcriptions", None, form=form, upload=upload)
+    else:
+        form, upload = {}, None
         _record(request, "transcriptions", None, await request.read())
-        return _error(400, f"Invalid Content-Type header ({request.content_type}), expected "
-                      "multipart/form-data.", "invalid_request_error")
-    form, upload = await _read_multipart(request)
-    _record(request, "transcriptions", None, form=form, upload=upload)
-    key, denied = _auth_error(request)
+    key, denied = _auth_error(request)  # OpenAI checks the key before the body
     if denied is not None:
         return denied
+    if not multipart:
+        return _error(400, f"Invalid Content-Type header ({request.content_type}), expected "
+                      "multipart/form-data.", "invalid_request_error")
     if upload is None:
         return _missing("file")
     if not form.get("model"):
@@ -1138,8 +1144,8 @@ async def _stamp_response(request: web.Request, response: web.StreamResponse) ->
     response.headers["openai-version"] = "2020-10-01"
 
 
-def build_app(state: _State) -> web.Application:
-    """The aiohttp application serving the fake endpoints."""
+def _build_app(state: _State) -> web.Application:
+    # One app per server: the state rides on it so handlers stay plain functions.
     app = web.Application(client_max_size=_MAX_UPLOAD)
     app[_STATE] = state
     app.on_response_prepare.append(_stamp_response)
@@ -1232,7 +1238,7 @@ class FakeOpenAI:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         self._state.stopping = False
-        runner = web.AppRunner(build_app(self._state), access_log=None,
+        runner = web.AppRunner(_build_app(self._state), access_log=None,
                                shutdown_timeout=_SHUTDOWN_GRACE)
         await runner.setup()
         try:
@@ -1270,7 +1276,7 @@ class FakeOpenAI:
         self._state.enqueue(endpoint, script)
 
     def reset(self) -> None:
-        """Forget queued scripts, recorded requests and counters."""
+        """Forget scripts, recordings and counters; requests still in flight stop counting."""
         self._state.reset()
 
     # -- observations ---------------------------------------------------------------------
@@ -1301,7 +1307,11 @@ class FakeOpenAI:
 
     @property
     def completed_streams(self) -> int:
-        """Streamed chat responses written to their scripted end (faults included)."""
+        """Streamed chat responses written to their scripted end (faults included).
+
+        Counted as the handler returns, which can be just after the client read the last
+        byte: poll with `wait_for` rather than asserting straight away.
+        """
         return self.stats().completed
 
     @property

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from parley import errors
@@ -19,7 +20,8 @@ from parley.providers.local import (
     bundled_model_path,
     resolve_local_model,
 )
-from tests.live import ROOT
+from tests.live import ROOT, LiveServer
+from tests.sse import collect, events
 
 pytestmark = pytest.mark.local_model
 
@@ -119,3 +121,43 @@ def test_bad_model_path_is_a_clear_startup_error(setting: str) -> None:
     assert result.returncode == 2
     assert "PARLEY_LOCAL_MODEL" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+async def test_no_key_talks_to_the_offline_model_over_http(
+    serve: Callable[..., LiveServer],
+) -> None:
+    server = serve(local_model="auto")
+    question = {"message": "How do I make onboarding less overwhelming?"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        health = (await http.get("/api/health")).json()
+        answer = await http.post("/api/conversation", json=question)
+        async with http.stream(
+            "POST", "/api/conversation", json={**question, "stream": True}
+        ) as response:
+            got = await collect(response)
+    assert health["providers"]["local"] == {
+        "ready": True, "model": BUNDLED_NAME, "label": "Offline model"
+    }
+    body = answer.json()
+    assert answer.status_code == 200, body
+    assert body["provider"] == "local" and body["model"] == BUNDLED_NAME
+    assert len(body["reply"].split()) >= 5
+    names = [name for name, _ in got]
+    assert names[-1] == "done" and "sentence" in names
+    assert got[-1][1]["provider"] == "local"
+
+
+async def test_busy_offline_model_answers_503_with_retry_after(
+    serve: Callable[..., LiveServer],
+) -> None:
+    server = serve(local_model="auto", local_queue_timeout=0.3, local_max_tokens=2000)
+    story = {"message": "Tell me a very long story about buttons.", "stream": True}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        async with http.stream("POST", "/api/conversation", json=story) as first:
+            async for name, _ in events(first):
+                if name == "delta":
+                    break  # the model is now busy with this turn
+            second = await http.post("/api/conversation", json={"message": "Hi"})
+    assert second.status_code == 503
+    assert second.json()["error"]["code"] == "model_busy"
+    assert int(second.headers["retry-after"]) >= 1

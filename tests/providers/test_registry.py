@@ -1,0 +1,90 @@
+"""The contract's provider choice rule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import pytest
+
+from parley import errors
+from parley.providers.base import ChatRequest, ProviderEvent, TextDelta
+from parley.providers.registry import ProviderRegistry
+
+
+class _Named:
+    name: ClassVar[str] = "?"
+    needs_key: ClassVar[bool] = False
+    can_stream: ClassVar[bool] = True
+    small_model: ClassVar[bool] = False
+    max_prompt_chars = None
+
+    def default_model(self) -> str:
+        return "m"
+
+    def resolve_model(self, model: str | None) -> str:
+        return model or "m"
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        yield TextDelta("x")
+
+
+class OpenAI(_Named):
+    name = "openai"
+    needs_key = True
+
+
+class Local(_Named):
+    name = "local"
+
+
+def registry(local: bool = True, **kwargs: str) -> ProviderRegistry:
+    providers = {"openai": OpenAI(), **({"local": Local()} if local else {})}
+    return ProviderRegistry(providers, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_key_means_openai() -> None:
+    choice = registry().choose(None, "sk-user", None)
+    assert choice.provider.name == "openai"
+    assert (choice.api_key, choice.key_source) == ("sk-user", "user")
+
+
+def test_no_key_means_local_when_available() -> None:
+    choice = registry().choose(None, None, None)
+    assert choice.provider.name == "local" and choice.api_key is None
+
+
+def test_no_key_and_no_local_is_401() -> None:
+    with pytest.raises(errors.ApiKeyRequired):
+        registry(local=False).choose(None, None, None)
+
+
+def test_explicit_provider_wins() -> None:
+    assert registry().choose("local", "sk-user", None).provider.name == "local"
+    with pytest.raises(errors.ApiKeyRequired):
+        registry().choose("openai", None, None)
+    with pytest.raises(errors.ProviderUnavailable):
+        registry(local=False).choose("local", None, None)
+
+
+def test_operator_key_without_access_code() -> None:
+    choice = registry(operator_key="sk-op").choose(None, None, None)
+    assert (choice.provider.name, choice.api_key, choice.key_source) == (
+        "openai", "sk-op", "operator"
+    )
+
+
+def test_operator_key_behind_an_access_code() -> None:
+    reg = registry(operator_key="sk-op", access_code="open sesame")
+    assert reg.choose(None, None, "open sesame").api_key == "sk-op"
+    # Without the code, people fall back to the offline model...
+    assert reg.choose(None, None, None).provider.name == "local"
+    # ...a wrong code is said to be wrong...
+    with pytest.raises(errors.AccessCodeRequired, match="not right"):
+        reg.choose(None, None, "open sesame!")
+    # ...and with no offline model the code is required.
+    no_local = registry(local=False, operator_key="sk-op", access_code="open sesame")
+    with pytest.raises(errors.AccessCodeRequired):
+        no_local.choose(None, None, None)
+    # A person's own key never needs the code.
+    assert reg.choose(None, "sk-mine", None).api_key == "sk-mine"

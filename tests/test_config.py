@@ -1,0 +1,56 @@
+"""Settings: environment names, normalisation and unsafe combinations refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from parley.config import Settings
+
+
+def test_defaults_are_safe() -> None:
+    settings = Settings()
+    assert settings.host == "127.0.0.1" and settings.port == 8000
+    assert settings.openai_base_url == "https://api.openai.com/v1"
+    assert settings.allowed_origins == []
+    assert settings.local_model == "auto"
+
+
+def test_environment_names_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/")
+    monkeypatch.setenv("PARLEY_OPENAI_MODEL", "llama3.2, qwen2.5")
+    monkeypatch.setenv("PARLEY_ALLOWED_ORIGINS", "https://a.example,https://b.example/")
+    monkeypatch.setenv("PARLEY_OPENAI_API_KEY", "sk-op")
+    monkeypatch.setenv("PARLEY_LOG_FORMAT", "json")
+    monkeypatch.setenv("SENTRY_DSN", "https://public@sentry.example/1")
+    settings = Settings()
+    assert settings.openai_base_url == "http://127.0.0.1:11434/v1"
+    assert settings.openai_model == ["llama3.2", "qwen2.5"]
+    assert settings.default_openai_model == "llama3.2"
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == "sk-op"
+    assert "sk-op" not in repr(settings)
+    assert settings.log_format == "json"
+    assert settings.sentry_dsn is not None
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"allowed_origins": "*"},
+        {"allowed_origins": "example.com"},
+        {"openai_base_url": "ftp://x"},
+        {"openai_model": ""},
+        {"log_level": "LOUD"},
+        {"openai_api_key": "sk-op", "host": "0.0.0.0"},
+    ],
+)
+def test_unsafe_or_malformed_settings_are_refused(overrides: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**overrides)  # type: ignore[arg-type]
+
+
+def test_operator_key_on_a_public_host_needs_an_access_code() -> None:
+    settings = Settings(openai_api_key="sk-op", host="0.0.0.0", access_code="code")  # type: ignore[arg-type]
+    assert settings.access_code is not None
