@@ -1,0 +1,162 @@
+// What Parley keeps on this device: settings, the key, and conversations (localStorage).
+
+const P = "parley.";
+const INDEX = `${P}conversations`;
+const CURRENT = `${P}current`;
+const SETTINGS = `${P}settings`;
+const KEY = `${P}apiKey`;
+const ACCESS = `${P}accessCode`;
+const DEVICE = `${P}device`;
+
+export const DEFAULT_SETTINGS = Object.freeze({
+  mode: "sparring",
+  provider: "auto",
+  turns: "hands-free",
+  pauseSeconds: 1.5,
+  voiceBarge: false,
+  listenWith: "auto",
+  voice: "",
+  rate: 1.05,
+  rememberKey: true,
+  serverHistory: false,
+});
+
+function read(storage, name, fallback) {
+  try {
+    const raw = storage.getItem(name);
+    return raw === null ? fallback : JSON.parse(raw);
+  } catch {
+    return fallback;
+  }
+}
+
+export class StorageFull extends Error {}
+
+function write(storage, name, value) {
+  try {
+    storage.setItem(name, JSON.stringify(value));
+  } catch (err) {
+    if (err && (err.name === "QuotaExceededError" || err.code === 22)) {
+      throw new StorageFull("This device's storage for Parley is full. Delete old conversations.");
+    }
+    throw err;
+  }
+}
+
+export function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // crypto.randomUUID only exists in secure contexts (https or localhost).
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// Settings --------------------------------------------------------------------------------
+
+export function loadSettings() {
+  return { ...DEFAULT_SETTINGS, ...read(localStorage, SETTINGS, {}) };
+}
+
+export function saveSettings(settings) {
+  write(localStorage, SETTINGS, settings);
+}
+
+// The key: on this device ("remember"), or for this tab only (sessionStorage) -----------
+
+export function loadKey() {
+  return read(sessionStorage, KEY, null) || read(localStorage, KEY, null) || "";
+}
+
+export function saveKey(key, remember) {
+  localStorage.removeItem(KEY);
+  sessionStorage.removeItem(KEY);
+  if (key) write(remember ? localStorage : sessionStorage, KEY, key);
+}
+
+export function loadAccessCode() {
+  return read(localStorage, ACCESS, "");
+}
+
+export function saveAccessCode(code) {
+  if (code) write(localStorage, ACCESS, code);
+  else localStorage.removeItem(ACCESS);
+}
+
+/** A random 256-bit secret naming this device to the server's history (never shown). */
+export function deviceSecret() {
+  let secret = read(localStorage, DEVICE, null);
+  if (!secret) {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    secret = [...bytes].map((x) => x.toString(16).padStart(2, "0")).join("");
+    write(localStorage, DEVICE, secret);
+  }
+  return secret;
+}
+
+// Conversations ---------------------------------------------------------------------------
+
+function titleFrom(text) {
+  const clean = text.replace(/\s+/g, " ").trim();
+  if (clean.length <= 60) return clean;
+  const cut = clean.lastIndexOf(" ", 60);
+  return `${clean.slice(0, cut > 30 ? cut : 60)}…`;
+}
+
+function summary(conversation) {
+  return {
+    id: conversation.id,
+    title: conversation.title,
+    mode: conversation.mode,
+    updatedAt: conversation.updatedAt,
+    turns: conversation.turns.length,
+  };
+}
+
+export function listConversations() {
+  return read(localStorage, INDEX, []).sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+export function loadConversation(id) {
+  return read(localStorage, P + id, null);
+}
+
+export function createConversation(mode) {
+  const now = Date.now();
+  return { id: newId(), title: "", mode, createdAt: now, updatedAt: now, turns: [] };
+}
+
+export function saveConversation(conversation) {
+  if (!conversation.turns.length) return;
+  conversation.updatedAt = Date.now();
+  if (!conversation.title) {
+    const first = conversation.turns.find((t) => t.role === "user");
+    if (first) conversation.title = titleFrom(first.content);
+  }
+  write(localStorage, P + conversation.id, conversation);
+  const index = listConversations().filter((c) => c.id !== conversation.id);
+  index.push(summary(conversation));
+  write(localStorage, INDEX, index);
+  localStorage.setItem(CURRENT, conversation.id);
+}
+
+export function currentConversationId() {
+  return localStorage.getItem(CURRENT);
+}
+
+export function forgetCurrent() {
+  localStorage.removeItem(CURRENT);
+}
+
+export function deleteConversation(id) {
+  localStorage.removeItem(P + id);
+  write(localStorage, INDEX, listConversations().filter((c) => c.id !== id));
+  if (currentConversationId() === id) forgetCurrent();
+}
+
+export function deleteAllConversations() {
+  for (const item of listConversations()) localStorage.removeItem(P + item.id);
+  localStorage.removeItem(INDEX);
+  forgetCurrent();
+}
