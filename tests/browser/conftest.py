@@ -43,7 +43,8 @@ IPHONE = {
 
 def chromium_executable() -> str | None:
     """Debian's Chromium when installed; otherwise Playwright's own download."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    candidates = ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -97,7 +98,8 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for index, context in enumerate(contexts):
             for number, page in enumerate(context.pages):
-                page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{index}-{number}.png"))
+                name = f"FAILED-{request.node.name}-{index}-{number}.png"
+                page.screenshot(path=str(ARTIFACTS / name))
     for context in contexts:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

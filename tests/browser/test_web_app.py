@@ -343,3 +343,150 @@ def test_dark_theme_follows_the_system(
     page.get_by_test_id("send").click()
     expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
     shot(page, "12-dark")
+
+
+def test_push_to_talk_listens_only_while_held(
+    new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
+) -> None:
+    page = open_app(new_page, app_url, storage={**QUICK, "parley.settings": {
+        "turns": "push-to-talk", "pauseSeconds": 4, "rememberKey": True}})
+    fake.script(Script(reply=REPLY))
+    mic = page.get_by_test_id("mic")
+    box = mic.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(mic).to_have_attribute("data-state", "listening")
+    page.wait_for_function("() => window.__recognition.active !== null")
+    page.evaluate("window.__recognition.say('Held while talking', {final: false})")
+    page.mouse.up()  # releasing ends the turn at once, long before the 4 s pause
+    expect(page.get_by_test_id("message").first).to_contain_text("Held while talking")
+    expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
+    # Push-to-talk waits after the reply instead of listening again.
+    expect(mic).to_have_attribute("data-state", "idle", timeout=10000)
+    page.wait_for_timeout(300)
+    expect(mic).to_have_attribute("data-state", "idle")
+
+
+def test_talking_over_parley_interrupts_it_but_its_own_echo_does_not(
+    new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
+) -> None:
+    page = open_app(new_page, app_url, storage={**QUICK, "parley.settings": {
+        "voiceBarge": True, "pauseSeconds": 0.8, "rememberKey": True}})
+    long_reply = "Start with the first screen. " + "Keep every step short and kind. " * 30
+    fake.script(Script(reply=long_reply, token_delay=0.03))
+    talk(page, "Where do I start")
+    mic = page.get_by_test_id("mic")
+    expect(mic).to_have_attribute("data-state", "speaking", timeout=10000)
+    page.wait_for_function("() => window.__recognition.active !== null")
+    # The microphone hears Parley's own words: nothing happens.
+    page.evaluate("window.__recognition.say('start with the first screen', {final: false})")
+    page.wait_for_timeout(200)
+    expect(mic).to_have_attribute("data-state", "speaking")
+    # The person talks: Parley stops and listens.
+    page.evaluate("window.__recognition.say('wait what about returning users', {final: false})")
+    expect(mic).to_have_attribute("data-state", "listening")
+    assert "synthesis.cancel" in page.evaluate("window.__speechLog")
+    expect(page.get_by_test_id("message").nth(1)).to_have_attribute("data-interrupted", "true")
+
+
+def test_settings_are_kept_and_sent(
+    new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
+) -> None:
+    page = open_app(new_page, app_url, storage=QUICK)
+    page.get_by_test_id("mode").select_option("critique")
+    page.reload()
+    expect(page.get_by_test_id("mode")).to_have_value("critique")
+    fake.script(Script(reply=REPLY))
+    page.get_by_test_id("composer").fill("Five screens and a progress bar")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
+    assert "critique" in fake.requests_for("chat")[0].json["messages"][0]["content"].lower()
+
+
+def test_a_key_not_remembered_lives_only_in_this_tab(
+    new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
+) -> None:
+    page = open_app(new_page, app_url, storage={"parley.settings": {"pauseSeconds": 0.6}})
+    expect(page.locator("#welcome-note")).to_contain_text("Add your OpenAI API key")
+    page.get_by_test_id("settings").click()
+    page.locator("#remember-key").uncheck()
+    page.get_by_test_id("api-key").fill(KEY)
+    page.get_by_test_id("settings-close").click()
+    assert page.evaluate("localStorage.getItem('parley.apiKey')") is None
+    assert json.loads(page.evaluate("sessionStorage.getItem('parley.apiKey')")) == KEY
+    expect(page.locator("#welcome-note")).to_contain_text("Answers come from OpenAI")
+    fake.script(Script(reply=REPLY))
+    page.get_by_test_id("composer").fill("Hello")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
+    assert fake.requests_for("chat")[0].api_key == KEY
+    page.get_by_test_id("settings").click()
+    page.get_by_test_id("api-key-clear").click()
+    assert page.evaluate("sessionStorage.getItem('parley.apiKey')") is None
+    assert KEY not in page.content()
+
+
+def test_new_delete_and_delete_all_conversations(
+    new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
+) -> None:
+    page = open_app(new_page, app_url, storage=QUICK)
+    page.on("dialog", lambda dialog: dialog.accept())
+    for topic in ("First topic", "Second topic", "Third topic"):
+        fake.script(Script(reply=REPLY))
+        page.get_by_test_id("composer").fill(topic)
+        page.get_by_test_id("send").click()
+        expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
+        page.get_by_test_id("new-conversation").click()
+        expect(page.get_by_test_id("message")).to_have_count(0)
+    page.get_by_test_id("history-open").click()
+    items = page.get_by_test_id("history").locator("li")
+    expect(items).to_have_count(3)
+    expect(items.first).to_contain_text("Third topic")  # newest first
+    items.filter(has_text="Second topic").get_by_role("button", name="Delete").click()
+    expect(items).to_have_count(2)
+    items.filter(has_text="First topic").locator(".open").click()
+    expect(page.get_by_test_id("message").first).to_contain_text("First topic")
+    page.get_by_test_id("history-open").click()
+    page.get_by_test_id("delete-all").click()
+    expect(items).to_have_count(0)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('parley.') "
+                         "&& k.match(/[0-9a-f]{8}-/)).length") == 0
+
+
+def test_installable_as_a_home_screen_app(
+    new_page: Callable[..., Page], app_url: str
+) -> None:
+    page = open_app(new_page, app_url, storage=QUICK)
+    manifest_url = page.locator("link[rel=manifest]").get_attribute("href")
+    manifest = page.request.get(f"{app_url}/{manifest_url}").json()
+    assert manifest["display"] == "standalone" and manifest["short_name"] == "Parley"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    touch = page.locator("link[rel=apple-touch-icon]").get_attribute("href")
+    size = page.evaluate(
+        """async (src) => { const img = new Image(); img.src = src; await img.decode();
+        return [img.naturalWidth, img.naturalHeight]; }""", touch)
+    assert size == [180, 180]
+    assert "viewport-fit=cover" in (page.locator("meta[name=viewport]").get_attribute("content")
+                                    or "")
+    # The offline shell: a service worker takes control.
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => Boolean(r.active))")
+
+
+def test_offline_model_is_labelled_when_the_server_has_it(
+    new_page: Callable[..., Page], serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(local_model="auto")
+    page = open_app(new_page, server.url, storage={"parley.settings": {"pauseSeconds": 0.6}})
+    expect(page.locator("#welcome-note")).to_contain_text("offline model")
+    page.get_by_test_id("settings").click()
+    expect(page.locator("#provider-choice")).to_contain_text("Offline model")
+    expect(page.locator("input[name=provider][value=local]")).to_be_enabled()
+    page.keyboard.press("Escape")
+    page.get_by_test_id("composer").fill("How do I make onboarding less overwhelming?")
+    page.get_by_test_id("send").click()
+    reply = page.get_by_test_id("message").nth(1)
+    expect(reply).to_have_attribute("data-pending", "false", timeout=30000)
+    assert len(reply.locator(".text").inner_text().split()) >= 5
+    assert fake.requests == []

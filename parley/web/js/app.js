@@ -30,6 +30,7 @@ const speaker = createSpeaker({
     if (heardAt) view.setLatency(performance.now() - heardAt);
     heardAt = 0;
     if (phase === "thinking") setPhase("speaking");
+    if (monitoring()) listener.start(); // hear the person over Parley's own voice
   },
   onIdle() {
     if (phase !== "speaking" && phase !== "thinking") return;
@@ -92,9 +93,11 @@ function saveSoon() {
   if (!saveTimer) saveTimer = setTimeout(save, 250);
 }
 
-function startNewConversation() {
+function startNewConversation({ keepCurrent = true } = {}) {
   stopEverything();
-  save();
+  if (keepCurrent) save();
+  else clearTimeout(saveTimer);
+  saveTimer = null;
   conversation = store.createConversation(settings.mode);
   store.forgetCurrent();
   view.renderConversation(conversation);
@@ -136,9 +139,17 @@ function startListening() {
   listener.start();
 }
 
+// "Interrupt by talking": while Parley speaks the listener keeps running, and only words
+// that are not Parley's own (its echo through the speaker) count as the person talking.
+function monitoring() {
+  return settings.voiceBarge && settings.turns === "hands-free" && lastTurnByVoice
+    && listener && !listener.active;
+}
+
 function heard(text) {
-  if (phase === "speaking" && settings.voiceBarge && isThePerson(text)) {
-    bargeIn({ listen: false });
+  if (phase === "speaking" || phase === "thinking") {
+    if (!settings.voiceBarge || !isThePerson(text)) return;
+    bargeIn({ listen: false, keepListener: true });
     setPhase("listening");
   }
   if (phase === "listening") view.setInterim(text);
@@ -154,6 +165,11 @@ function isThePerson(text) {
 
 function turnEnded(text) {
   view.setInterim("");
+  if (phase === "speaking" || phase === "thinking") {
+    // Only Parley's echo was heard: keep watching for the person.
+    if (monitoring()) listener.start();
+    return;
+  }
   if (!text) {
     setPhase("idle");
     view.setStatus("I didn't catch that. Tap the mic and try again.");
@@ -276,13 +292,15 @@ function retry(userTurn) {
 
 function afterReply() {
   spokenText = "";
+  if (listener?.active) listener.abort(); // drop what the echo monitor heard
   const again = settings.turns === "hands-free" && lastTurnByVoice && listener;
   setPhase("idle");
   if (again) startListening();
 }
 
 /** Stop speaking and fetching now; keep the partial reply, marked as interrupted. */
-function bargeIn({ listen }) {
+function bargeIn({ listen, keepListener = false }) {
+  if (!keepListener && listener?.active) listener.abort();
   speaker.cancel();
   if (controller) {
     controller.abort();
@@ -431,7 +449,7 @@ view.on("mode", (mode) => {
   conversation.mode = mode;
   save();
 });
-view.on("newConversation", startNewConversation);
+view.on("newConversation", () => startNewConversation());
 
 // History -------------------------------------------------------------------------------------
 
@@ -454,12 +472,12 @@ view.on("openConversation", (id) => {
 });
 view.on("deleteConversation", (id) => {
   store.deleteConversation(id);
-  if (id === conversation.id) startNewConversation();
+  if (id === conversation.id) startNewConversation({ keepCurrent: false });
   showHistory();
 });
 view.on("deleteAll", () => {
   store.deleteAllConversations();
-  startNewConversation();
+  startNewConversation({ keepCurrent: false });
   showHistory();
 });
 
