@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-import httpx2
 from fastapi import FastAPI
-from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from parley import __version__
 from parley.config import Settings
-from parley.conversation.persona import system_prompt
 from parley.observability.logs import configure_logging
-from parley.providers.base import Provider
-from parley.providers.local import LocalProvider, resolve_local_model
-from parley.providers.openai_compat import OpenAICompatProvider
-from parley.providers.registry import ProviderRegistry
-from parley.routes import brief, conversation, health
+from parley.observability.metrics import Metrics
+from parley.observability.requests import RequestLogMiddleware
+from parley.observability.sentry import init_sentry
+from parley.providers.setup import build_registry, openai_client
+from parley.routes import (
+    brief,
+    conversation,
+    health,
+    metrics,
+    sessions,
+    speech,
+    transcribe,
+)
 from parley.routes.errors import install_error_handlers
-from parley.speech.services import SpeechServices, build_speech
+from parley.security.body_limit import BodyLimitMiddleware
+from parley.security.headers import (
+    HttpsRedirectMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+)
+from parley.security.ratelimit import RateLimiter
+from parley.security.streams import StreamSlots
+from parley.speech.services import build_speech
 from parley.storage.services import build_storage
 
 log = logging.getLogger(__name__)
@@ -36,112 +49,39 @@ def web_root() -> Path:
     return Path(str(files("parley").joinpath("web")))
 
 
-def _openai_client(settings: Settings) -> AsyncOpenAI:
-    timeout = httpx2.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.total_timeout,
-        write=30.0,
-        pool=settings.connect_timeout,
-    )
-    return AsyncOpenAI(
-        # Every request carries its caller's key via with_options; this placeholder only
-        # keeps the SDK from reading OPENAI_API_KEY from the environment.
-        api_key="parley-no-default-key",
-        base_url=settings.openai_base_url,
-        max_retries=0,  # Parley retries itself, within a time budget (see openai_compat)
-        timeout=timeout,
-        http_client=DefaultAsyncHttpxClient(
-            timeout=timeout,
-            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=200),
-        ),
-    )
-
-
-def _health_payload(
-    settings: Settings, registry: ProviderRegistry, speech: SpeechServices, storage: Any | None
-) -> dict[str, Any]:
-    providers: dict[str, Any] = {
-        "openai": {
-            "ready": True,
-            "models": list(settings.openai_model),
-            "operator_key": registry.has_operator_key,
-            "access_code_required": registry.needs_access_code,
-        },
-    }
-    local = registry.get("local")
-    providers["local"] = (
-        {"ready": True, "model": local.default_model(), "label": "Offline model"}
-        if local is not None
-        else {"ready": False, "model": None, "label": "Offline model"}
-    )
-    return {
-        "status": "ok",
-        "version": __version__,
-        "providers": providers,
-        "speech": speech.health(),
-        "storage": "server" if storage is not None else "browser",
-    }
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     configure_logging(settings.log_format, settings.log_level)
+    if settings.sentry_dsn is not None:
+        init_sentry(settings.sentry_dsn.get_secret_value())
     async with AsyncExitStack() as stack:
-        client = _openai_client(settings)
+        client = openai_client(settings)
         stack.push_async_callback(client.close)
-        providers: dict[str, Provider] = {
-            "openai": OpenAICompatProvider(
-                client,
-                models=settings.openai_model,
-                first_token_timeout=settings.first_token_timeout,
-                max_retries=settings.max_retries,
-                retry_budget=settings.retry_budget,
-            ),
-        }
-        local = await _load_local(settings)
-        if local is not None:
-            providers["local"] = local
-            stack.push_async_callback(local.close)
-            warm_up = asyncio.create_task(
-                local.warm_up(system_prompt("sparring", small_model=True)), name="warm-up"
-            )
-            stack.callback(warm_up.cancel)
-        registry = ProviderRegistry(
-            providers,
-            operator_key=_secret(settings.openai_api_key),
-            access_code=_secret(settings.access_code),
-        )
+        app.state.openai = client
+        registry = await build_registry(settings, client, stack)
         app.state.registry = registry
-        speech = await build_speech(settings, client)
-        stack.push_async_callback(speech.aclose)
-        app.state.speech = speech
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        limiter = RateLimiter.from_settings(
+            redis_url,
+            per_client=settings.rate_limit_per_client,
+            per_key=settings.rate_limit_per_key,
+        )
+        stack.push_async_callback(limiter.aclose)
+        app.state.limiter = limiter
+        app.state.streams = StreamSlots(settings.max_concurrent_streams)
+        speech_services = await build_speech(settings, client)
+        stack.push_async_callback(speech_services.aclose)
+        app.state.speech = speech_services
         storage = await build_storage(settings)
         if storage is not None:
             stack.push_async_callback(storage.aclose)
         app.state.storage = storage
-        app.state.health = _health_payload(settings, registry, speech, storage)
+        app.state.health = health.health_payload(
+            settings, registry, speech_services.health(), storage is not None
+        )
         log.info("parley %s ready; providers: %s", __version__, ", ".join(registry.names()))
         yield
-
-
-async def _load_local(settings: Settings) -> LocalProvider | None:
-    spec = resolve_local_model(settings.local_model)
-    if spec is None:
-        if settings.local_model == "auto":
-            log.info("no offline model: install parley[local] to talk without an API key")
-        return None
-    return await asyncio.to_thread(
-        LocalProvider.load,
-        spec,
-        threads=settings.local_threads,
-        max_tokens=settings.local_max_tokens,
-        queue_timeout=settings.local_queue_timeout,
-    )
-
-
-def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -157,9 +97,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
+    app.state.metrics = Metrics() if settings.metrics_enabled else None
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(conversation.router)
     app.include_router(brief.router)
+    app.include_router(transcribe.router)
+    app.include_router(speech.router)
+    app.include_router(sessions.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
+    _add_middleware(app, settings)
     return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Added innermost first: the last one added sees the request first.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        audio_bytes=settings.max_audio_bytes,
+    )
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "authorization", "content-type", "accept", "x-request-id",
+                "x-parley-access-code", "x-parley-device",
+            ],
+            expose_headers=["x-request-id", "retry-after"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    if settings.https_redirect:
+        app.add_middleware(HttpsRedirectMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, csp=content_security_policy(settings.openai_base_url)
+    )
+    app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
+    if settings.trusted_proxies:
+        # X-Forwarded-For/-Proto are believed only from these addresses.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

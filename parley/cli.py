@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from parley.config import Settings
+from parley.storage.cli import db_cli
 
 cli = typer.Typer(
     name="parley",
@@ -16,6 +17,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(db_cli, name="db")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -62,8 +64,9 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        # The app handles X-Forwarded-* itself (PARLEY_TRUSTED_PROXIES), the same way
+        # under uvicorn, Vercel or any other ASGI server.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -161,3 +161,18 @@ class Unauthenticated(ParleyError):
     status = 401
     code = "unauthenticated"
     default_message = "Sign in again to see your conversations."
+
+
+class InvalidDevice(ParleyError):
+    status = 400
+    code = "invalid_device"
+    default_message = (
+        "This device's history key is malformed: it must be 64 hex or 43 base64url "
+        "characters. Clear this site's data in the browser to make a new one."
+    )
+
+
+class SignInUnavailable(ParleyError):
+    status = 503
+    code = "sign_in_unavailable"
+    default_message = "Your sign-in could not be checked right now. Try again in a moment."

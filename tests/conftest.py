@@ -16,7 +16,10 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.live import LiveServer
 
 # Tests must not depend on whoever runs them: no PARLEY_* settings from the shell.
-for _name in [n for n in os.environ if n.startswith("PARLEY_") or n == "SENTRY_DSN"]:
+# PARLEY_TEST_* variables configure the test run itself and stay.
+for _name in [n for n in os.environ
+              if (n.startswith("PARLEY_") and not n.startswith("PARLEY_TEST_"))
+              or n == "SENTRY_DSN"]:
     del os.environ[_name]
 
 

@@ -43,7 +43,8 @@ class LiveServer:
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_config=None, lifespan="on", timeout_graceful_shutdown=2
+            self.app, log_config=None, lifespan="on", timeout_graceful_shutdown=2,
+            proxy_headers=False,  # as `parley serve`: the app handles X-Forwarded-*
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(

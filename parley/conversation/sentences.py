@@ -50,11 +50,13 @@ class SentenceSplitter:
         self._buf += text
         out: list[str] = []
         while True:
-            cut = self._find_boundary()
+            boundary = self._find_boundary()
+            cut = boundary
+            if boundary is None or boundary > self._limit():
+                # Too long to wait for (or to speak in one breath): split at a clause.
+                cut = self._find_long_split(boundary) or boundary
             if cut is None:
-                cut = self._find_long_split()
-                if cut is None:
-                    return out
+                return out
             self._emit(cut, out)
 
     def flush(self) -> list[str]:
@@ -150,12 +152,18 @@ class SentenceSplitter:
             return next_word[0].isupper()
         return True
 
-    def _find_long_split(self) -> int | None:
-        """A clause boundary to split a sentence that is getting too long to wait for."""
+    def _limit(self) -> int:
+        return self._first_max if self._emitted == 0 else self._max_chars
+
+    def _find_long_split(self, end: int | None = None) -> int | None:
+        """A clause boundary to split a sentence that is getting too long to wait for.
+
+        Only text before `end` (a sentence end already found) is considered.
+        """
         if self._in_code:
             return None
-        limit = self._first_max if self._emitted == 0 else self._max_chars
-        buf = self._buf
+        limit = self._limit()
+        buf = self._buf[:end] if end is not None else self._buf
         if len(buf) <= limit:
             return None
         # The last clause break within the limit, else the first one past it.

@@ -13,6 +13,7 @@ from parley.providers.base import ChatRequest, Message
 from parley.routes.conversation import TURN_RESPONSES, check_history, user_key
 from parley.routes.schemas import BriefIn
 from parley.routes.streaming import respond, wants_stream
+from parley.security.admission import admit
 
 router = APIRouter()
 
@@ -37,6 +38,7 @@ async def brief(
         )
     choice = registry.choose(body.provider, user_key(body, bearer), code)
     provider = choice.provider
+    request.state.provider_attempted = provider.name
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
     conversation = transcript(history, budget_chars=budget - len(brief_prompt()) - 100)
     messages = (
@@ -50,6 +52,7 @@ async def brief(
         max_tokens=BRIEF_MAX_TOKENS,
     )
     stream = wants_stream(request, body.stream)
+    release = await admit(request, choice.api_key)
     limits = TurnLimits(total_seconds=settings.max_stream_seconds)
     events = run_turn(provider, chat, limits, speak=False)
-    return await respond(request, events, stream=stream)
+    return await respond(request, events, stream=stream, release=release)

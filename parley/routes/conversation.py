@@ -13,6 +13,10 @@ from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
 from parley.providers.base import ChatRequest, Message
 from parley.routes.schemas import ConversationIn, HistoryTurn, TurnOptions, TurnOut
 from parley.routes.streaming import respond, wants_stream
+from parley.security.admission import admit
+from parley.storage.owners import owner_from_request
+from parley.storage.services import store_from_request
+from parley.storage.turns import record_reply
 
 router = APIRouter()
 
@@ -69,12 +73,27 @@ async def conversation(
     history = check_history(body.history, settings)
     choice = registry.choose(body.provider, user_key(body, bearer), code)
     provider = choice.provider
+    request.state.provider_attempted = provider.name
     model = provider.resolve_model(body.model)
     system = system_prompt(body.mode, small_model=provider.small_model)
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
     messages = build_messages(system, history, message, budget_chars=budget)
     chat = ChatRequest(messages=messages, model=model, api_key=choice.api_key)
     stream = wants_stream(request, body.stream)
+    store = store_from_request(request)
+    owner = None
+    if body.session_id is not None and store is not None:
+        # Resolve the owner first: a bad identity must fail before any model is paid for.
+        owner = await owner_from_request(request)
+    release = await admit(request, choice.api_key)
     limits = TurnLimits(total_seconds=settings.max_stream_seconds)
     events = run_turn(provider, chat, limits, speak=stream)
-    return await respond(request, events, stream=stream)
+    if store is not None and owner is not None and body.session_id is not None:
+        try:
+            await store.append_message(owner, body.session_id, "user", message, mode=body.mode)
+        except BaseException:
+            await events.aclose()
+            release()
+            raise
+        events = record_reply(events, store, owner, body.session_id, body.mode)
+    return await respond(request, events, stream=stream, release=release)

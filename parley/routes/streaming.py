@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -77,25 +77,40 @@ class EventStreamResponse(StreamingResponse):
 
 
 async def respond(
-    request: Request, events: AsyncGenerator[TurnEvent, None], *, stream: bool
+    request: Request,
+    events: AsyncGenerator[TurnEvent, None],
+    *,
+    stream: bool,
+    release: Callable[[], None],
 ) -> Response:
-    """Answer a turn as JSON or SSE. Failures before any text become plain HTTP errors."""
+    """Answer a turn as JSON or SSE. Failures before any text become plain HTTP errors.
+
+    `release` is called once when the turn is over, however it ends.
+    """
+    handed_over = False
     try:
         first = await anext(events)
-    except BaseException:
-        await events.aclose()
-        raise
-    if isinstance(first, Failed) and not first.partial:
-        await events.aclose()
-        _note(request, first)
-        raise first.error
-    if not stream:
-        return await _collect(request, first, events)
-    return EventStreamResponse(_sse_body(request, first, events), headers=SSE_HEADERS)
+        if isinstance(first, Failed) and not first.partial:
+            _note(request, first)
+            raise first.error
+        if not stream:
+            return await _collect(request, first, events)
+        response = EventStreamResponse(
+            _sse_body(request, first, events, release), headers=SSE_HEADERS
+        )
+        handed_over = True
+        return response
+    finally:
+        if not handed_over:
+            await events.aclose()
+            release()
 
 
 async def _sse_body(
-    request: Request, first: TurnEvent, events: AsyncGenerator[TurnEvent, None]
+    request: Request,
+    first: TurnEvent,
+    events: AsyncGenerator[TurnEvent, None],
+    release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     try:
         _note(request, first)
@@ -105,6 +120,7 @@ async def _sse_body(
             yield encode(event)
     finally:
         await events.aclose()
+        release()
 
 
 async def _collect(

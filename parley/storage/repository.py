@@ -1,0 +1,370 @@
+"""HistoryStore: every read and write of server-side history, always scoped to one owner.
+
+A session that is missing and a session that belongs to someone else look the same from
+outside (NotFound), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from parley import errors
+from parley.storage.models import MODE_MAX, TITLE_MAX, ConversationSession, Message, Sender
+from parley.storage.owners import OwnerResolver
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NOT_FOUND = "That conversation was not found. It may have been deleted."
+DEFAULT_TITLE_CHARS = 60
+# What the database refuses (NUL in PostgreSQL text) or cannot encode (lone surrogates).
+# Routes refuse such input with a 4xx; text that reaches the store anyway (a model's
+# reply) is kept with U+FFFD in their place rather than lost.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_CLOSE_TIMEOUT = 10.0  # seconds aclose waits for shielded writes
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: str
+    title: str | None
+    mode: str
+    started_at: datetime
+    ended_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    id: str
+    sender: Sender
+    text: str
+    interrupted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    session: SessionInfo
+    messages: tuple[MessageInfo, ...]
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: tuple[SessionInfo, ...]
+    next_cursor: str | None
+
+
+def default_title(text: str, limit: int = DEFAULT_TITLE_CHARS) -> str:
+    """A title from the first thing the person said: up to `limit` chars, on a word boundary."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[:limit]
+    space = cut.rfind(" ")
+    # One enormous word: cut it mid-word rather than give an empty title.
+    return (cut[:space] if space > limit // 3 else cut).rstrip(" ,.;:-") + "…"
+
+
+class HistoryStore:
+    """Server-side conversation history on one async engine (PostgreSQL or SQLite)."""
+
+    def __init__(self, engine: AsyncEngine, owners: OwnerResolver | None = None) -> None:
+        self.engine = engine
+        self.owners = owners or OwnerResolver()
+        self._db = async_sessionmaker(engine, expire_on_commit=False)
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def list_sessions(
+        self, owner: str, *, limit: int = 20, cursor: str | None = None
+    ) -> SessionPage:
+        """One page of the owner's sessions, most recently active first."""
+        limit = max(1, limit)
+        row = ConversationSession
+        query = (
+            select(row)
+            .where(row.owner_id == owner)
+            .order_by(row.updated_at.desc(), row.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            at, after = _decode_cursor(cursor)
+            query = query.where(
+                or_(row.updated_at < at, and_(row.updated_at == at, row.id < after))
+            )
+        async with self._db() as db:
+            rows = list(await db.scalars(query))
+        page = rows[:limit]
+        more = len(rows) > limit
+        return SessionPage(
+            sessions=tuple(_session_info(r) for r in page),
+            next_cursor=_encode_cursor(page[-1]) if more else None,
+        )
+
+    async def get_session(self, owner: str, session_id: str) -> SessionDetail:
+        """One of the owner's sessions with its messages, oldest first."""
+        sid = _parse_id(session_id)
+        async with self._db() as db:
+            session = await _owned(db, owner, sid)
+            messages = await db.scalars(
+                select(Message)
+                .where(Message.session_id == sid)
+                .order_by(Message.created_at, Message.id)
+            )
+            return SessionDetail(
+                session=_session_info(session), messages=tuple(_message_info(m) for m in messages)
+            )
+
+    async def create_session(
+        self,
+        owner: str,
+        *,
+        title: str | None = None,
+        mode: str = "sparring",
+        session_id: str | None = None,
+    ) -> SessionInfo:
+        """A new session; a proposed id the owner already has returns that session as is."""
+        sid = _parse_id(session_id) if session_id is not None else uuid.uuid4()
+        _check_mode(mode)
+
+        async def attempt(db: AsyncSession) -> SessionInfo:
+            existing = await db.get(ConversationSession, sid)
+            if existing is not None:
+                if existing.owner_id != owner:
+                    raise errors.NotFound(NOT_FOUND)
+                return _session_info(existing)
+            now = datetime.now(UTC)
+            session = ConversationSession(
+                id=sid, owner_id=owner, title=_title(title), mode=mode,
+                started_at=now, updated_at=now,
+            )
+            db.add(session)
+            return _session_info(session)
+
+        return await self._write(attempt)
+
+    async def rename(self, owner: str, session_id: str, title: str) -> SessionInfo:
+        """Give one of the owner's sessions a new title."""
+        sid = _parse_id(session_id)
+
+        async def attempt(db: AsyncSession) -> SessionInfo:
+            session = await _owned(db, owner, sid)
+            # Renaming is not activity: the session keeps its place in the list.
+            session.title = _title(title)
+            return _session_info(session)
+
+        return await self._write(attempt)
+
+    async def delete(self, owner: str, session_id: str) -> None:
+        """Delete one of the owner's sessions and its messages."""
+        sid = _parse_id(session_id)
+        statement = delete(ConversationSession).where(
+            ConversationSession.id == sid, ConversationSession.owner_id == owner
+        )
+        if await self._count(statement) == 0:
+            raise errors.NotFound(NOT_FOUND)
+
+    async def delete_all(self, owner: str) -> int:
+        """Delete every session the owner has; how many there were."""
+        statement = delete(ConversationSession).where(ConversationSession.owner_id == owner)
+        return await self._count(statement)
+
+    async def claim(self, device_owner: str, user_owner: str) -> int:
+        """Move a device's sessions to a signed-in user; how many moved."""
+        if device_owner == user_owner:
+            return 0
+        statement = (
+            update(ConversationSession)
+            .where(ConversationSession.owner_id == device_owner)
+            .values(owner_id=user_owner)
+        )
+        return await self._count(statement)
+
+    async def append_message(
+        self,
+        owner: str,
+        session_id: str,
+        sender: Sender,
+        text: str,
+        *,
+        interrupted: bool = False,
+        mode: str = "sparring",
+    ) -> MessageInfo:
+        """Add a turn, creating the session (with `mode`) if the owner does not have it yet."""
+        if sender not in ("user", "bot"):
+            raise ValueError(f"sender must be 'user' or 'bot', not {sender!r}")
+        sid = _parse_id(session_id)
+        _check_mode(mode)
+        text = _UNSTORABLE.sub("\ufffd", text)
+
+        async def attempt(db: AsyncSession) -> MessageInfo:
+            # FOR UPDATE (PostgreSQL; SQLite locks the whole file anyway) serialises turns
+            # of one session, so each message gets a later timestamp than the last.
+            session = await db.scalar(
+                select(ConversationSession).where(ConversationSession.id == sid).with_for_update()
+            )
+            now = datetime.now(UTC)
+            if session is None:
+                session = ConversationSession(
+                    id=sid, owner_id=owner, mode=mode, started_at=now, updated_at=now
+                )
+                db.add(session)
+                await db.flush()
+            elif session.owner_id != owner:
+                raise errors.NotFound(NOT_FOUND)
+            # Strictly increasing within a session even if two turns land in the same
+            # microsecond or the clock steps back: the order of a conversation is its
+            # meaning.
+            at = max(now, session.updated_at + timedelta(microseconds=1))
+            session.updated_at = at
+            if session.title is None and sender == "user":
+                session.title = _title(default_title(text))
+            message = Message(
+                id=uuid.uuid4(), session_id=sid, sender=sender, message_text=text,
+                interrupted=interrupted, created_at=at,
+            )
+            db.add(message)
+            return _message_info(message)
+
+        return await self._write(attempt)
+
+    async def append_message_shielded(
+        self,
+        owner: str,
+        session_id: str,
+        sender: Sender,
+        text: str,
+        *,
+        interrupted: bool = False,
+        mode: str = "sparring",
+    ) -> MessageInfo:
+        """`append_message` in a task of its own, which cancelling the caller cannot stop.
+
+        For the partial reply of a stream the client abandoned: the request is being
+        cancelled, yet the reply should be kept. The write starts before the first await,
+        so even an already-cancelled caller saves it; `aclose` waits for such writes.
+        """
+        task = asyncio.get_running_loop().create_task(
+            self.append_message(
+                owner, session_id, sender, text, interrupted=interrupted, mode=mode
+            ),
+            name="parley-history-append",
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._forget)
+        return await asyncio.shield(task)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if task.cancelled():
+            return
+        problem = task.exception()
+        # Our own errors (NotFound, ...) reach the caller; a database failure may have
+        # nobody left to hear it. The type only: its message may quote the text stored.
+        if problem is not None and not isinstance(problem, errors.ParleyError):
+            log.warning("could not store a message: %s", type(problem).__name__)
+
+    async def aclose(self) -> None:
+        """Finish shielded writes (briefly), then close every database connection."""
+        if self._pending:
+            _, late = await asyncio.wait(set(self._pending), timeout=_CLOSE_TIMEOUT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self.engine.dispose()
+
+    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        # Two first writes racing to create the same session id: one insert loses on the
+        # primary key; running the work again finds the winner's row.
+        for attempt in range(2):
+            try:
+                async with self._db() as db, db.begin():
+                    return await work(db)
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _count(self, statement: Any) -> int:
+        async with self._db() as db, db.begin():
+            result = cast(CursorResult[Any], await db.execute(statement))
+            return result.rowcount
+
+
+async def _owned(db: AsyncSession, owner: str, sid: uuid.UUID) -> ConversationSession:
+    session = await db.scalar(
+        select(ConversationSession).where(
+            ConversationSession.id == sid, ConversationSession.owner_id == owner
+        )
+    )
+    if session is None:
+        raise errors.NotFound(NOT_FOUND)
+    return session
+
+
+def _parse_id(value: str) -> uuid.UUID:
+    # A malformed id is just another id that is not there.
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise errors.NotFound(NOT_FOUND) from None
+
+
+def _check_mode(mode: str) -> None:
+    if not mode or len(mode) > MODE_MAX or _UNSTORABLE.search(mode):
+        raise errors.InvalidRequest("That conversation mode is not known. Pick one in Settings.")
+
+
+def _title(title: str | None) -> str | None:
+    if title is None:
+        return None
+    cleaned = " ".join(_UNSTORABLE.sub("\ufffd", title).split())[:TITLE_MAX]
+    return cleaned or None
+
+
+def _session_info(row: ConversationSession) -> SessionInfo:
+    return SessionInfo(
+        id=str(row.id), title=row.title, mode=row.mode, started_at=row.started_at,
+        ended_at=row.ended_at, updated_at=row.updated_at,
+    )
+
+
+def _message_info(row: Message) -> MessageInfo:
+    return MessageInfo(
+        id=str(row.id), sender=cast(Sender, row.sender), text=row.message_text,
+        interrupted=row.interrupted, created_at=row.created_at,
+    )
+
+
+def _encode_cursor(row: ConversationSession) -> str:
+    raw = f"{row.updated_at.isoformat()}|{row.id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, last = raw.partition("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("cursor time without a zone")
+        return when, uuid.UUID(hex=last)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidRequest(
+            "That page of conversations is out of date. Reload the list."
+        ) from None

@@ -1,0 +1,319 @@
+"""/api/sessions on SQLite and PostgreSQL: shapes, ownership (IDOR), bad input, Clerk, claims."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from parley.app import create_app
+from parley.config import Settings
+from parley.storage.owners import device_owner
+from parley.storage.repository import HistoryStore
+from tests.fakes.clerk import AZP, FakeClerk
+from tests.live import LiveServer
+from tests.storage.databases import database_url, postgres_database  # noqa: F401 (fixtures)
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"local_model": "off", "local_stt": "off", "local_tts": "off"}
+    return Settings(**(values | overrides))
+
+
+def device() -> dict[str, str]:
+    """Headers for a brand-new device."""
+    return {"X-Parley-Device": secrets.token_hex(32)}
+
+
+def owner_of(headers: dict[str, str]) -> str:
+    return device_owner(headers["X-Parley-Device"])
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    store: HistoryStore
+    clerk: FakeClerk
+
+    async def seed(self, owner: str, *turns: str, session_id: str | None = None) -> str:
+        """A session with the given user turns (each answered), stored as the route would."""
+        sid = session_id or str(uuid.uuid4())
+        for turn in turns:
+            await self.store.append_message(owner, sid, "user", turn)
+            await self.store.append_message(owner, sid, "bot", f"About {turn}?")
+        return sid
+
+    def signed_in(self, user: str = "user_1", **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.clerk.token(user, **claims)}"}
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:  # noqa: F811 (fixture)
+    async with FakeClerk() as clerk:
+        app = create_app(
+            settings(
+                database_url=database_url,
+                clerk_issuer=clerk.issuer,
+                clerk_authorized_parties=AZP,
+            )
+        )
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://parley.test"
+            ) as client,
+        ):
+            yield Api(client, app.state.storage, clerk)
+
+
+async def test_without_a_database_every_endpoint_says_storage_is_off() -> None:
+    app = create_app(settings())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert (await client.get("/api/health")).json()["storage"] == "browser"
+        sid = str(uuid.uuid4())
+        for method, path, body in [
+            ("GET", "/api/sessions", None),
+            ("DELETE", "/api/sessions", None),
+            ("POST", "/api/sessions/claim", None),
+            ("GET", f"/api/sessions/{sid}", None),
+            ("PATCH", f"/api/sessions/{sid}", {"title": "x"}),
+            ("DELETE", f"/api/sessions/{sid}", None),
+        ]:
+            response = await client.request(method, path, json=body, headers=device())
+            assert response.status_code == 404, (method, path)
+            assert response.json()["error"]["code"] == "storage_disabled"
+
+
+async def test_health_says_history_is_kept_on_the_server(api: Api) -> None:
+    assert (await api.client.get("/api/health")).json()["storage"] == "server"
+
+
+async def test_a_session_reads_back_in_snake_case(api: Api) -> None:
+    me = device()
+    sid = await api.seed(owner_of(me), "Our onboarding feels heavy.")
+
+    listed = (await api.client.get("/api/sessions", headers=me)).json()
+    assert listed["next_cursor"] is None
+    [summary] = listed["sessions"]
+    assert set(summary) == {"id", "title", "mode", "started_at", "ended_at", "updated_at"}
+    assert summary["id"] == sid
+    assert summary["title"] == "Our onboarding feels heavy."
+    assert summary["mode"] == "sparring"
+    assert summary["ended_at"] is None
+
+    detail = (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()
+    assert {k: v for k, v in detail.items() if k != "messages"} == summary
+    assert [(m["sender"], m["text"], m["interrupted"]) for m in detail["messages"]] == [
+        ("user", "Our onboarding feels heavy.", False),
+        ("bot", "About Our onboarding feels heavy.?", False),
+    ]
+    assert set(detail["messages"][0]) == {"id", "sender", "text", "interrupted", "created_at"}
+
+
+async def test_rename_and_delete(api: Api) -> None:
+    me = device()
+    sid = await api.seed(owner_of(me), "pricing page")
+    renamed = await api.client.patch(f"/api/sessions/{sid}", json={"title": " Pricing v2 "},
+                                     headers=me)
+    assert renamed.status_code == 200
+    assert renamed.json()["title"] == "Pricing v2"
+
+    gone = await api.client.delete(f"/api/sessions/{sid}", headers=me)
+    assert gone.status_code == 204
+    assert gone.content == b""
+    again = await api.client.get(f"/api/sessions/{sid}", headers=me)
+    assert again.status_code == 404
+
+
+async def test_delete_all_answers_with_a_count_and_spares_others(api: Api) -> None:
+    me, them = device(), device()
+    for n in range(3):
+        await api.seed(owner_of(me), f"mine {n}")
+    theirs = await api.seed(owner_of(them), "theirs")
+    response = await api.client.delete("/api/sessions", headers=me)
+    assert response.json() == {"deleted": 3}
+    assert (await api.client.get("/api/sessions", headers=me)).json()["sessions"] == []
+    assert (await api.client.get(f"/api/sessions/{theirs}", headers=them)).status_code == 200
+
+
+async def test_no_identity_is_a_401_that_says_what_to_turn_on(api: Api) -> None:
+    response = await api.client.get("/api/sessions")
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "unauthenticated"
+    assert "Keep history on the server" in error["message"]
+
+
+@pytest.mark.parametrize("secret", ["short", "0" * 65, "z" * 64, "0" * 32 + "\x00" + "0" * 31])
+async def test_a_malformed_device_secret_is_a_400(api: Api, secret: str) -> None:
+    response = await api.client.get("/api/sessions", headers={"X-Parley-Device": secret})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_device"
+    assert secret not in response.text or secret == "short"
+
+
+async def test_another_device_gets_404_on_every_endpoint_never_the_data(api: Api) -> None:
+    alice, mallory = device(), device()
+    sid = await api.seed(owner_of(alice), "secret roadmap")
+    missing = str(uuid.uuid4())
+
+    for method, body in [("GET", None), ("PATCH", {"title": "pwned"}), ("DELETE", None)]:
+        theirs = await api.client.request(
+            method, f"/api/sessions/{sid}", json=body, headers=mallory
+        )
+        nothing = await api.client.request(
+            method, f"/api/sessions/{missing}", json=body, headers=mallory
+        )
+        assert theirs.status_code == 404, method
+        # Byte for byte what a missing id answers: ids cannot be probed.
+        assert theirs.content == nothing.content
+        assert "secret roadmap" not in theirs.text
+
+    assert (await api.client.get("/api/sessions", headers=mallory)).json()["sessions"] == []
+    assert (await api.client.delete("/api/sessions", headers=mallory)).json() == {"deleted": 0}
+    detail = (await api.client.get(f"/api/sessions/{sid}", headers=alice)).json()
+    assert detail["title"] == "secret roadmap"
+    assert len(detail["messages"]) == 2
+
+
+async def test_another_signed_in_user_gets_404_too(api: Api) -> None:
+    sid = await api.seed("clerk:user_alice", "board deck")
+    alice, bob = api.signed_in("user_alice"), api.signed_in("user_bob")
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=alice)).status_code == 200
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=bob)).status_code == 404
+    patched = await api.client.patch(f"/api/sessions/{sid}", json={"title": "x"}, headers=bob)
+    assert patched.status_code == 404
+    assert (await api.client.delete(f"/api/sessions/{sid}", headers=bob)).status_code == 404
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=alice)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "bad", ["not-a-uuid", "1", "claim", "%00", "00000000-0000-0000-0000-00000000000g"]
+)
+async def test_malformed_ids_are_404_not_422(api: Api, bad: str) -> None:
+    me = device()
+    for method, body in [("GET", None), ("PATCH", {"title": "t"}), ("DELETE", None)]:
+        response = await api.client.request(method, f"/api/sessions/{bad}", json=body,
+                                            headers=me)
+        assert response.status_code == 404, (method, bad)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"title": "nul \\u0000 byte"}',
+        '{"title": "lone \\ud800 surrogate"}',
+        '{"title": "low \\udfff half"}',
+        '{"title": ""}',
+        '{"title": "   "}',
+        '{"title": "' + "x" * 201 + '"}',
+        '{"title": 42}',
+        '{"name": "no title"}',
+        '{"title": "unterminated',
+    ],
+)
+async def test_bad_titles_are_4xx_never_500(api: Api, raw: str) -> None:
+    me = device()
+    sid = await api.seed(owner_of(me), "a title")
+    response = await api.client.patch(
+        f"/api/sessions/{sid}", content=raw.encode("utf-8", "surrogatepass"),
+        headers=me | {"Content-Type": "application/json"},
+    )
+    assert 400 <= response.status_code < 500, raw
+    assert "error" in response.json()
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()["title"] == "a title"
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=%00", "cursor=%ED%A0%80", "cursor=junk", "limit=0", "limit=101", "limit=x"]
+)
+async def test_bad_list_parameters_are_4xx(api: Api, query: str) -> None:
+    response = await api.client.get(f"/api/sessions?{query}", headers=device())
+    assert 400 <= response.status_code < 500, query
+
+
+async def test_pages_cover_every_session_once_newest_first(api: Api) -> None:
+    me = device()
+    made = [await api.seed(owner_of(me), f"idea {n}") for n in range(25)]
+    await api.seed(owner_of(device()), "someone else's")
+
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 10}
+    for _ in range(5):
+        page = (await api.client.get("/api/sessions", params=params, headers=me)).json()
+        seen.extend(s["id"] for s in page["sessions"])
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == list(reversed(made))
+
+
+async def test_a_signed_in_user_sees_their_sessions_on_any_device(api: Api) -> None:
+    sid = await api.seed("clerk:user_1", "cross-device")
+    for headers in (api.signed_in("user_1"), api.signed_in("user_1") | device()):
+        listed = (await api.client.get("/api/sessions", headers=headers)).json()
+        assert [s["id"] for s in listed["sessions"]] == [sid]
+
+
+async def test_an_expired_sign_in_says_sign_in_again(api: Api) -> None:
+    response = await api.client.get(
+        "/api/sessions", headers=api.signed_in(expires_in=-120) | device()
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "unauthenticated",
+        "message": "Your sign-in has expired. Sign in again.",
+    }
+
+
+async def test_claim_moves_this_devices_sessions_to_the_account(api: Api) -> None:
+    phone, laptop = device(), device()
+    first = await api.seed(owner_of(phone), "from the phone")
+    second = await api.seed(owner_of(phone), "also the phone")
+    other = await api.seed(owner_of(laptop), "laptop only")
+    user = api.signed_in("user_7")
+
+    response = await api.client.post("/api/sessions/claim", headers=user | phone)
+    assert response.status_code == 200
+    assert response.json() == {"claimed": 2}
+
+    mine = (await api.client.get("/api/sessions", headers=user)).json()["sessions"]
+    assert {s["id"] for s in mine} == {first, second}
+    assert (await api.client.get("/api/sessions", headers=phone)).json()["sessions"] == []
+    assert (await api.client.get(f"/api/sessions/{other}", headers=laptop)).status_code == 200
+
+
+async def test_claim_needs_both_a_sign_in_and_a_device(api: Api) -> None:
+    phone = device()
+    await api.seed(owner_of(phone), "keep me")
+    unsigned = await api.client.post("/api/sessions/claim", headers=phone)
+    assert unsigned.status_code == 401
+    assert "Sign in first" in unsigned.json()["error"]["message"]
+    no_device = await api.client.post("/api/sessions/claim", headers=api.signed_in())
+    assert no_device.status_code == 422
+    forged = await api.client.post(
+        "/api/sessions/claim", headers={"Authorization": "Bearer eyJhbGciOi.x.y"} | phone
+    )
+    assert forged.status_code == 401
+    assert len((await api.client.get("/api/sessions", headers=phone)).json()["sessions"]) == 1
+
+
+def test_a_real_server_migrates_at_startup_and_serves_history(
+    database_url: str,  # noqa: F811 (fixture)
+) -> None:
+    me = device()
+    live = LiveServer(settings(database_url=database_url, database_migrate_on_start=True))
+    with live, httpx.Client(base_url=live.url, timeout=10) as client:
+        assert client.get("/api/health").json()["storage"] == "server"
+        assert client.get("/api/sessions", headers=me).json() == {
+            "sessions": [], "next_cursor": None,
+        }
+        assert client.get(f"/api/sessions/{uuid.uuid4()}", headers=me).status_code == 404
