@@ -25,11 +25,13 @@ from parley.routes import (
     conversation,
     health,
     metrics,
+    realtime,
     sessions,
     speech,
     transcribe,
 )
 from parley.routes.errors import install_error_handlers
+from parley.routes.openapi import install_openapi
 from parley.security.body_limit import BodyLimitMiddleware
 from parley.security.headers import (
     HttpsRedirectMiddleware,
@@ -99,11 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics() if settings.metrics_enabled else None
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(conversation.router)
     app.include_router(brief.router)
     app.include_router(transcribe.router)
     app.include_router(speech.router)
+    app.include_router(realtime.router)
     app.include_router(sessions.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

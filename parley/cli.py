@@ -64,6 +64,7 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_config=None,
+        access_log=False,  # parley.request logs each request, without query strings
         # The app handles X-Forwarded-* itself (PARLEY_TRUSTED_PROXIES), the same way
         # under uvicorn, Vercel or any other ASGI server.
         proxy_headers=False,

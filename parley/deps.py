@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from parley import errors
 from parley.config import Settings
 from parley.providers.registry import ProviderRegistry
 
@@ -18,6 +20,9 @@ def get_settings(request: Request) -> Settings:
 def get_registry(request: Request) -> ProviderRegistry:
     registry: ProviderRegistry = request.app.state.registry
     return registry
+
+
+_KEY_SHAPE = re.compile(r"[\x21-\x7e]+")
 
 
 def bearer_key(
@@ -34,6 +39,10 @@ def bearer_key(
     # that is never an API key.
     if value.startswith("eyJ"):
         return None
+    if not _KEY_SHAPE.fullmatch(value):
+        raise errors.InvalidApiKey(
+            "That API key has characters an API key cannot have. Copy it again from OpenAI."
+        )
     return value
 
 

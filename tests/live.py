@@ -45,6 +45,7 @@ class LiveServer:
         config = uvicorn.Config(
             self.app, log_config=None, lifespan="on", timeout_graceful_shutdown=2,
             proxy_headers=False,  # as `parley serve`: the app handles X-Forwarded-*
+            access_log=False,
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(

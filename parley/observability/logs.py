@@ -73,3 +73,6 @@ def configure_logging(log_format: str, level: str) -> None:
         uv = logging.getLogger(name)
         uv.handlers.clear()
         uv.propagate = True
+    # Parley logs every request itself (parley.request), without query strings, which can
+    # carry secrets; uvicorn's access line is redundant and would log the raw URL.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

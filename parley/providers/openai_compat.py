@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
@@ -105,8 +106,8 @@ class OpenAICompatProvider:
             raise errors.UpstreamTimeout() from None
         except openai.OpenAIError as exc:
             raise translate_openai_error(exc) from None
-        except ValueError:
-            # The SDK raises ValueError (JSONDecodeError) for a chunk that is not JSON.
+        except json.JSONDecodeError:
+            # The SDK raises JSONDecodeError for a chunk that is not JSON.
             raise errors.UpstreamError(
                 "The model service sent an answer Parley could not read. Please try again."
             ) from None

@@ -24,6 +24,19 @@ def _clean(value: str) -> str:
 
 CleanText = Annotated[str, AfterValidator(_clean)]
 
+# API keys are printable ASCII without spaces: anything else cannot go in an HTTP header.
+_KEY_SHAPE = re.compile(r"[\x21-\x7e]+")
+
+
+def _key(value: SecretStr) -> SecretStr:
+    secret = value.get_secret_value().strip()
+    if secret and not _KEY_SHAPE.fullmatch(secret):
+        raise ValueError("an API key has only letters, digits and punctuation, with no spaces")
+    return value
+
+
+ApiKey = Annotated[SecretStr, AfterValidator(_key)]
+
 
 class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -37,7 +50,7 @@ class TurnOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    api_key: SecretStr | None = Field(
+    api_key: ApiKey | None = Field(
         default=None, alias="apiKey", max_length=500,
         description="The person's OpenAI key; may also come as `Authorization: Bearer`.",
     )

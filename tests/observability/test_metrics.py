@@ -1,0 +1,36 @@
+"""Prometheus metrics at /metrics, only when enabled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.live import LiveServer
+
+
+async def test_metrics_are_off_by_default(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_metrics_count_requests_first_tokens_errors_and_limits(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(metrics_enabled=True, rate_limit_per_client="3/minute")
+    body = {"message": "hi", "apiKey": "sk-test-metrics-123456"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        fake.script(Script(reply="One idea."))
+        assert (await http.post("/api/conversation", json=body)).status_code == 200
+        fake.script(Script(fault="401"))
+        assert (await http.post("/api/conversation", json=body)).status_code == 401
+        assert (await http.post("/api/conversation", json=body)).status_code == 200
+        assert (await http.post("/api/conversation", json=body)).status_code == 429
+        text = (await http.get("/metrics")).text
+    assert 'parley_requests_total{method="POST",route="/api/conversation",status="200"} 2.0' in text
+    assert 'parley_requests_total{method="POST",route="/api/conversation",status="429"} 1.0' in text
+    assert 'parley_first_token_seconds_count{provider="openai"} 2.0' in text
+    assert 'parley_upstream_errors_total{code="invalid_api_key",provider="openai"} 1.0' in text
+    assert 'parley_rate_limited_total{reason="rate"} 1.0' in text
+    assert "parley_active_streams 0.0" in text
+    assert "sk-test-metrics" not in text
