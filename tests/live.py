@@ -97,6 +97,12 @@ class ParleyProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("not started")
+        return self._proc.pid
+
     def start(self, timeout: float = 60) -> ParleyProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
