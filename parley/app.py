@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from parley import __version__
@@ -32,6 +31,7 @@ from parley.routes import (
 )
 from parley.routes.errors import install_error_handlers
 from parley.routes.openapi import install_openapi
+from parley.routes.web import WebApp
 from parley.security.body_limit import BodyLimitMiddleware
 from parley.security.headers import (
     HttpsRedirectMiddleware,
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
+    app.mount("/", WebApp(directory=web_root(), html=True), name="web")
     _add_middleware(app, settings)
     return app
 

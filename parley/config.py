@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator(
+        "openai_api_key", "access_code", "database_url", "redis_url", "sentry_dsn",
+        "clerk_issuer", "clerk_jwks_url", mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `KEY=` in an env file or compose means "not set", not "set to nothing".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("openai_model")
     @classmethod
     def _models_present(cls, value: list[str]) -> list[str]:

@@ -54,3 +54,13 @@ def test_unsafe_or_malformed_settings_are_refused(overrides: dict[str, str]) -> 
 def test_operator_key_on_a_public_host_needs_an_access_code() -> None:
     settings = Settings(openai_api_key="sk-op", host="0.0.0.0", access_code="code")  # type: ignore[arg-type]
     assert settings.access_code is not None
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PARLEY_OPENAI_API_KEY", "PARLEY_ACCESS_CODE", "PARLEY_DATABASE_URL",
+                 "PARLEY_REDIS_URL", "SENTRY_DSN"):
+        monkeypatch.setenv(name, "")
+    settings = Settings(host="0.0.0.0")
+    assert settings.openai_api_key is None and settings.access_code is None
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.sentry_dsn is None
