@@ -6,7 +6,10 @@ set -eu
 need=""
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v espeak-ng >/dev/null 2>&1 || need="$need espeak-ng"
-for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || need="$need $extra"; done
+# nginx for the two-instance scale test; ab (apache2-utils) and wrk for load and benchmarks.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx"
+command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
+command -v wrk >/dev/null 2>&1 || need="$need wrk"
 
 if [ -n "$need" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,241 @@
+"""`make scale`: two Parley instances behind nginx, sharing Redis and PostgreSQL, on loopback.
+
+Checks, and prints:
+1. rate limits are shared: the combined allowance across both instances is exact;
+2. history written through one instance is read through the other;
+3. killing one instance mid-load fails only the requests that instance had in flight.
+Exits non-zero when a check fails. Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+
+from bench.harness import LOGS, fake_openai, parley
+from tests.live import ParleyProcess, free_port
+from tests.storage.databases import create_postgres_database, drop_postgres_database
+
+REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ALLOWANCE = 40  # per client per minute, shared by both instances
+TRIES = 70
+LOAD_REQUESTS = 400
+LOAD_CONCURRENCY = 16
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    upstream parley {{
+        server 127.0.0.1:{a} max_fails=1 fail_timeout=30s;
+        server 127.0.0.1:{b} max_fails=1 fail_timeout=30s;
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://parley;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_buffering off;
+            proxy_read_timeout 60s;
+            proxy_next_upstream error timeout;
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx(a: int, b: int) -> Iterator[str]:
+    """nginx (the system package) round-robining over two local ports."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = Path(tempfile.mkdtemp(prefix="parley-nginx-"))
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=prefix, a=a, b=b, port=port))
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(prefix)],
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        proc.wait(timeout=10)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def clear_limits() -> None:
+    """Forget earlier runs' counts (only Parley's keys)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter("parley*"):
+        client.delete(key)
+    client.close()
+
+
+@dataclass
+class Outcome:
+    ok: int = 0
+    failed: list[tuple[float, str]] = field(default_factory=list)  # (start time, upstream)
+
+
+async def shared_allowance(url: str) -> tuple[int, int]:
+    """How many of TRIES requests through nginx were let in, and how many refused with 429."""
+    body = {"message": "hi", "apiKey": "sk-scale-shared-0123"}
+    allowed = refused = 0
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for _ in range(TRIES):
+            response = await http.post("/api/conversation", json=body)
+            if response.status_code == 200:
+                allowed += 1
+            elif response.status_code == 429:
+                refused += 1
+    return allowed, refused
+
+
+async def history_across(one: str, other: str) -> bool:
+    """A conversation stored through one instance, read back through the other."""
+    device = {"X-Parley-Device": secrets.token_hex(32)}
+    session = str(uuid.uuid4())
+    body = {"message": "Where do I start?", "apiKey": "sk-scale-history-0123",
+            "sessionId": session}
+    async with httpx.AsyncClient(timeout=30) as http:
+        written = await http.post(f"{one}/api/conversation", json=body, headers=device)
+        read = await http.get(f"{other}/api/sessions/{session}", headers=device)
+        stranger = await http.get(f"{other}/api/sessions/{session}",
+                                  headers={"X-Parley-Device": secrets.token_hex(32)})
+    messages = read.json().get("messages", []) if read.status_code == 200 else []
+    return (written.status_code == 200 and [m["sender"] for m in messages] == ["user", "bot"]
+            and stranger.status_code == 404)
+
+
+async def kill_mid_load(url: str, victim: ParleyProcess) -> tuple[Outcome, float, int]:
+    """Stream answers through nginx, SIGKILL one instance a third of the way through."""
+    outcome = Outcome()
+    gate = asyncio.Semaphore(LOAD_CONCURRENCY)
+    started = 0
+    killed_at = 0.0
+    victim_port = str(victim.port)
+    in_flight_on_victim = 0
+    in_flight: dict[int, str] = {}
+
+    async def one(http: httpx.AsyncClient, number: int) -> None:
+        nonlocal started, killed_at, in_flight_on_victim
+        async with gate:
+            started += 1
+            if started == LOAD_REQUESTS // 3 and not killed_at:
+                in_flight_on_victim = sum(1 for u in in_flight.values() if u == victim_port)
+                os.kill(victim.pid, signal.SIGKILL)
+                killed_at = time.monotonic()
+            began = time.monotonic()
+            upstream = ""
+            # Each request its own client and key, so this phase measures failover, not the
+            # shared rate limit (nginx appends, and Parley trusts it, X-Forwarded-For).
+            body = {"message": "Talk to me", "apiKey": f"sk-scale-load-{number:04d}",
+                    "stream": True}
+            client = {"X-Forwarded-For": f"10.0.{number // 250}.{number % 250 + 1}"}
+            try:
+                async with http.stream("POST", "/api/conversation", json=body,
+                                       headers=client) as response:
+                    upstream = response.headers.get("x-upstream", "").rsplit(":", 1)[-1]
+                    in_flight[number] = upstream
+                    last = ""
+                    async for line in response.aiter_lines():
+                        if line.startswith("event:"):
+                            last = line
+                    if response.status_code == 200 and last == "event: done":
+                        outcome.ok += 1
+                    else:
+                        outcome.failed.append((began, upstream))
+            except httpx.HTTPError:
+                outcome.failed.append((began, upstream))
+            finally:
+                in_flight.pop(number, None)
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        await asyncio.gather(*(one(http, n) for n in range(LOAD_REQUESTS)))
+    return outcome, killed_at, in_flight_on_victim
+
+
+def main() -> int:
+    database = create_postgres_database()
+    checks: list[tuple[str, bool]] = []
+    try:
+        from parley.storage.db import upgrade
+
+        asyncio.run(upgrade(database))
+        clear_limits()
+        with ExitStack() as stack:
+            base = stack.enter_context(fake_openai("--token-delay", "0.01"))
+            env = {
+                "PARLEY_OPENAI_BASE_URL": base,
+                "PARLEY_REDIS_URL": REDIS_URL,
+                "PARLEY_DATABASE_URL": database,
+                "PARLEY_TRUSTED_PROXIES": "127.0.0.1",
+                "PARLEY_RATE_LIMIT_PER_CLIENT": f"{ALLOWANCE}/minute",
+            }
+            a = stack.enter_context(parley(env, "scale-a"))
+            b = stack.enter_context(parley(env, "scale-b"))
+            url = stack.enter_context(nginx(a.port, b.port))
+            print(f"Two instances ({a.url}, {b.url}) behind nginx at {url}; "
+                  f"shared Redis and PostgreSQL")
+
+            allowed, refused = asyncio.run(shared_allowance(url))
+            exact = allowed == ALLOWANCE and refused == TRIES - ALLOWANCE
+            print(f"1. shared rate limit: {allowed} allowed, {refused} refused of {TRIES} "
+                  f"(allowance {ALLOWANCE}/minute across both) -> {'exact' if exact else 'WRONG'}")
+            checks.append(("shared rate limit", exact))
+
+            clear_limits()
+            across = asyncio.run(history_across(a.url, b.url))
+            print(f"2. history written via A, read via B (and hidden from another device): "
+                  f"{'yes' if across else 'NO'}")
+            checks.append(("history across instances", across))
+
+            clear_limits()
+            outcome, killed_at, in_flight = asyncio.run(kill_mid_load(url, a))
+            late = [f for f in outcome.failed if f[0] > killed_at + 0.5]
+            print(f"3. killed instance A mid-load: {outcome.ok} of {LOAD_REQUESTS} streams "
+                  f"completed, {len(outcome.failed)} failed; A had {in_flight} in flight "
+                  f"when killed; failures started after the kill: {len(late)}")
+            contained = len(outcome.failed) <= in_flight and not late
+            checks.append(("only the killed instance's in-flight requests failed", contained))
+    finally:
+        drop_postgres_database(database)
+    failed = [name for name, ok in checks if not ok]
+    print("PASS" if not failed else f"FAIL: {', '.join(failed)}")
+    print(f"(server logs in {LOGS})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
