@@ -103,6 +103,9 @@ class ParleyProcess:
             raise RuntimeError("not started")
         return self._proc.pid
 
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self, timeout: float = 60) -> ParleyProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
