@@ -6,7 +6,7 @@ const SHELL = [
   "./", "index.html", "styles.css", "manifest.webmanifest", "icons/icon.svg",
   "js/app.js", "js/api.js", "js/store.js", "js/view.js", "js/markdown.js", "js/exporter.js",
   "js/voice/capabilities.js", "js/voice/listener.js", "js/voice/recognizer.js",
-  "js/voice/speaker.js",
+  "js/voice/speaker.js", "js/voice/realtime.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -27,6 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-features=Translate,MediaRouter,OptimizationHints",
+    # Realtime calls: a granted microphone that plays a test tone, and WebRTC on loopback
+    # (Chromium leaves lo out of ICE by default, and the fake Realtime peer listens there).
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
 ]
 
 IPHONE = {

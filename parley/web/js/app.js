@@ -6,6 +6,7 @@ import * as exporter from "./exporter.js";
 import * as store from "./store.js";
 import { createView } from "./view.js";
 import { chooseListener } from "./voice/listener.js";
+import { realtimeSupport, startCall } from "./voice/realtime.js";
 import { createSpeaker } from "./voice/speaker.js";
 
 const view = createView();
@@ -24,6 +25,10 @@ let heardAt = 0; // when the person's turn ended, for the latency readout
 let lastTurnByVoice = false;
 let saveTimer = null;
 let spokenText = ""; // what Parley is saying, to tell its own echo from the person
+let call = null; // the realtime call, while one is on
+let callId = 0; // bumps when a call is let go, so its late callbacks are ignored
+let callPhase = "connecting";
+let callReplies = new Map(); // response id → {turn, handle}
 
 const speaker = createSpeaker({
   onStart() {
@@ -332,6 +337,7 @@ function bargeIn({ listen, keepListener = false }) {
 }
 
 function stopEverything() {
+  dropCall();
   listener?.abort();
   speaker.cancel();
   controller?.abort();
@@ -339,11 +345,173 @@ function stopEverything() {
   reply = null;
 }
 
+// Realtime calls ------------------------------------------------------------------------------
+
+const CALL_STATUS = {
+  connecting: "Connecting to OpenAI…",
+  listening: "Listening — just talk",
+  thinking: "Thinking…",
+  speaking: "Speaking — tap to interrupt",
+};
+const NEEDS_SETTINGS = ["invalid_api_key", "api_key_required", "access_code_required",
+  "upstream_rate_limited"];
+
+/** Realtime needs an OpenAI key: the person's, or the operator's they may use. */
+function realtimeReady() {
+  const openai = health?.providers?.openai || {};
+  return Boolean(apiKey || (openai.operator_key && (!openai.access_code_required || accessCode)));
+}
+
+function realtimeStyle() {
+  return settings.style === "realtime" && realtimeReady() && realtimeSupport().ok;
+}
+
+function realtimeHint() {
+  const support = realtimeSupport();
+  if (!support.ok) return support.reason;
+  if (!realtimeReady()) {
+    return "Realtime needs your OpenAI API key (or the access code). Add it below to turn it on.";
+  }
+  return settings.style === "realtime"
+    ? "A live call with OpenAI's voice model: quicker turns, and you can talk over it. It costs more per minute."
+    : "Parley listens, answers in a few sentences, then listens again. Works with any model.";
+}
+
+function callTap() {
+  if (!call) startRealtime();
+  else if (call.state === "speaking" || call.state === "thinking") call.interrupt();
+  else call.hangUp();
+}
+
+function startRealtime() {
+  if (phase === "thinking" || phase === "speaking") bargeIn({ listen: false });
+  stopEverything();
+  const id = ++callId;
+  const live = (fn) => (...args) => { if (id === callId) fn(...args); };
+  callReplies = new Map();
+  view.setCallActive(true);
+  const session = { mode: settings.mode };
+  if (settings.realtimeVoice) session.voice = settings.realtimeVoice;
+  call = startCall({
+    session,
+    auth: auth(),
+    history: exporter.history(conversation),
+    on: {
+      state: live(callState),
+      interim: live((text) => view.setInterim(text)),
+      user: live(callUser),
+      reply: live(callReply),
+      replyEnd: live(callReplyEnd),
+      latency: live((ms) => view.setLatency(ms)),
+      audio: live(callAudio),
+      notice: live((text) => view.setStatus(text || CALL_STATUS[callPhase], text ? "error" : "info")),
+      end: live(callEnded),
+    },
+  });
+}
+
+function callState(state) {
+  callPhase = state;
+  phase = state === "connecting" ? "thinking" : state; // the contract's four mic states
+  view.setMicState(phase);
+  view.setStatus(CALL_STATUS[state]);
+  if (state !== "listening") view.setInterim("");
+}
+
+function callAudio(stream) {
+  view.playAudio(stream).catch((err) => {
+    // Any other rejection is a play() cut short by hang-up: nothing to say.
+    if (err && err.name === "NotAllowedError") {
+      view.setStatus("Tap the microphone once so Parley can be heard on this device.", "error");
+    }
+  });
+}
+
+function callUser(text, beforeReply) {
+  const turn = { role: "user", content: text, at: Date.now() };
+  // A transcript can arrive after the reply to it has begun: it goes before that reply.
+  const next = beforeReply && callReplies.get(beforeReply);
+  const at = next ? conversation.turns.indexOf(next.turn) : -1;
+  if (at >= 0) {
+    conversation.turns.splice(at, 0, turn);
+    view.appendMessage(turn, next.handle);
+  } else {
+    conversation.turns.push(turn);
+    view.appendMessage(turn);
+  }
+  save();
+}
+
+function callReply(id, text) {
+  let reply = callReplies.get(id);
+  if (!reply) {
+    const turn = { role: "assistant", content: "", at: Date.now(), pending: true,
+      provider: "openai-realtime" };
+    conversation.turns.push(turn);
+    reply = { turn, handle: view.appendMessage(turn) };
+    reply.handle.setPending(true);
+    callReplies.set(id, reply);
+  }
+  reply.turn.content = text;
+  reply.handle.setText(text);
+  view.scrollToEnd();
+  saveSoon();
+}
+
+function callReplyEnd(id, { interrupted }) {
+  const reply = callReplies.get(id);
+  if (!reply) return;
+  delete reply.turn.pending;
+  reply.handle.setPending(false);
+  if (interrupted) {
+    reply.turn.interrupted = true;
+    reply.handle.setInterrupted();
+  }
+  save();
+}
+
+function callEnded(problem) {
+  call = null;
+  view.setCallActive(false);
+  setPhase("idle");
+  if (!problem) {
+    view.setStatus("Call ended.");
+    return;
+  }
+  view.setStatus(problem.message, "error");
+  if (!conversation.turns.length) return; // the status line says it; the welcome stays calm
+  const action = NEEDS_SETTINGS.includes(problem.code)
+    ? { label: "Open Settings", run: () => view.openSettings() }
+    : { label: "Call again", run: () => { view.unlockAudio(); startRealtime(); } };
+  view.appendError(problem.message, action);
+}
+
+/** Let the call go without touching the conversation (it is being switched or deleted). */
+function dropCall() {
+  if (!call) return;
+  const ending = call;
+  call = null;
+  callId += 1;
+  ending.hangUp();
+  for (const { turn, handle } of callReplies.values()) {
+    if (!turn.pending) continue;
+    delete turn.pending;
+    turn.interrupted = true;
+    handle.setPending(false);
+    handle.setInterrupted();
+  }
+  view.playAudio(null);
+  view.setCallActive(false);
+}
+
 // Talk button ---------------------------------------------------------------------------------
 
 view.on("micTap", () => {
   speaker.unlock(); // inside the tap: iOS allows speech only from a gesture
-  if (phase === "idle") startListening();
+  if (call || realtimeStyle()) {
+    view.unlockAudio(); // inside the tap too: the call's <audio> plays much later
+    callTap();
+  } else if (phase === "idle") startListening();
   else if (phase === "listening") listener?.finish();
   else bargeIn({ listen: true });
 });
@@ -354,11 +522,18 @@ view.on("micDown", () => {
   if (phase === "idle") startListening();
 });
 
+view.on("hangUp", () => call?.hangUp());
+
 view.on("micUp", () => {
   if (phase === "listening") listener?.finish();
 });
 
 view.on("send", (text) => {
+  if (call) {
+    if (call.sendText(text)) view.clearComposer();
+    else view.setStatus("One moment: the call is still connecting.");
+    return;
+  }
   speaker.unlock();
   if (phase === "listening") listener?.abort();
   view.clearComposer();
@@ -373,8 +548,16 @@ function applySettings() {
   speaker.voice = settings.voice;
   speaker.rate = settings.rate;
   view.setMode(settings.mode);
-  view.setPushToTalk(settings.turns === "push-to-talk");
+  const live = realtimeStyle();
+  if (call && !live) call.hangUp();
+  view.setRealtime(live);
+  view.setPushToTalk(settings.turns === "push-to-talk" && !live);
   buildListener();
+  if (live) {
+    // A call needs no speech recognition: the button works where the browser can't listen.
+    view.setMicAvailable(true);
+    view.setNotice("");
+  }
   describeProviders();
 }
 
@@ -397,7 +580,8 @@ function describeProviders() {
       ? "Add your OpenAI API key or the access code in Settings to start."
       : "Add your OpenAI API key in Settings to start.";
   }
-  view.setWelcomeNote(note);
+  view.setWelcomeNote(realtimeStyle()
+    ? "Realtime is on: tap the microphone to start a live call, and just talk." : note);
   view.setProviderInfo({
     localReady: Boolean(local.ready),
     localLabel: local.label || "Offline model",
@@ -413,41 +597,47 @@ function fillSettings() {
     accessCode,
     storage: health?.storage === "server",
     listenChoices: Boolean(health?.speech?.stt?.local || health?.speech?.stt?.openai),
+    realtimeReady: realtimeReady() && realtimeSupport().ok,
+    realtimeHint: realtimeHint(),
   });
 }
 
 view.on("openSettings", fillSettings);
 view.on("settings", (changes) => {
   const rememberChanged = changes.rememberKey !== settings.rememberKey;
+  const styleChanged = changes.style !== settings.style;
   settings = { ...settings, ...changes };
   store.saveSettings(settings);
   if (rememberChanged && apiKey) store.saveKey(apiKey, settings.rememberKey);
   applySettings();
+  if (styleChanged) fillSettings();
 });
 view.on("key", (key, remember) => {
   apiKey = key;
   store.saveKey(apiKey, remember);
-  describeProviders();
+  applySettings();
   fillSettings();
   view.setStatus("Key saved.");
 });
 view.on("clearKey", () => {
   apiKey = "";
   store.saveKey("", false);
-  describeProviders();
+  applySettings();
   fillSettings();
   view.setStatus("Key removed from this device.");
 });
 view.on("accessCode", (code) => {
   accessCode = code;
   store.saveAccessCode(code);
-  describeProviders();
+  applySettings();
+  fillSettings();
 });
 view.on("mode", (mode) => {
   settings = { ...settings, mode };
   store.saveSettings(settings);
   conversation.mode = mode;
   save();
+  if (call) view.setStatus("The new mode starts with your next call.");
 });
 view.on("newConversation", () => startNewConversation());
 
@@ -535,6 +725,7 @@ view.on("briefExport", (kind) => {
 // Start ---------------------------------------------------------------------------------------
 
 window.addEventListener("pagehide", () => {
+  call?.hangUp();
   if (saveTimer) save();
 });
 

@@ -11,6 +11,13 @@ const MIC_LABELS = {
   speaking: "Interrupt",
   unavailable: "Voice input unavailable",
 };
+// Realtime style: the talk button starts and ends a call, and interrupts the model.
+const CALL_LABELS = {
+  idle: "Start a realtime call",
+  listening: "End call",
+  thinking: "Stop",
+  speaking: "Interrupt",
+};
 
 
 function el(tag, className, text) {
@@ -60,6 +67,9 @@ export function createView() {
   const welcome = $("#welcome");
   const tools = $("#thread-tools");
   const notice = $("#notice");
+  const hangUp = $("#hang-up");
+  const callAudio = $("#call-audio");
+  let realtime = false;
   const sheets = {
     settings: $("#settings-sheet"),
     history: $("#history-sheet"),
@@ -116,6 +126,7 @@ export function createView() {
     prompt.addEventListener("click", () => on("send")(prompt.dataset.prompt));
   }
 
+  hangUp.addEventListener("click", () => on("hangUp")());
   $("[data-testid=new-conversation]").addEventListener("click", () => on("newConversation")());
   $("[data-testid=settings]").addEventListener("click", () => {
     on("openSettings")();
@@ -146,9 +157,13 @@ export function createView() {
   const voice = $("#voice");
   const listenWith = $("#listen-with");
   const serverHistory = $("#server-history");
+  const realtimeVoice = $("#realtime-voice");
+  const styleHint = $("#style-hint");
   const showPause = () => { $("#pause-out").textContent = `${Number(pause.value).toFixed(1)} s`; };
   const showRate = () => { $("#rate-out").textContent = `${Number(rate.value).toFixed(2)}×`; };
   const readSettings = () => ({
+    style: settingsForm.elements.style.value,
+    realtimeVoice: realtimeVoice.value,
     provider: settingsForm.elements.provider.value,
     turns: settingsForm.elements.turns.value,
     pauseSeconds: Number(pause.value),
@@ -235,13 +250,36 @@ export function createView() {
 
     setMicState(state) {
       mic.dataset.state = state;
-      mic.setAttribute("aria-label", MIC_LABELS[state] || MIC_LABELS.idle);
+      const labels = realtime ? CALL_LABELS : MIC_LABELS;
+      mic.setAttribute("aria-label", labels[state] || labels.idle);
       mic.setAttribute("aria-pressed", state === "listening" ? "true" : "false");
       hint.textContent = pushToTalk && state === "idle" ? "Hold to talk" : "";
     },
     setPushToTalk(on) {
       pushToTalk = on;
       hint.textContent = on && mic.dataset.state === "idle" ? "Hold to talk" : "";
+    },
+    /** Realtime style on or off: the talk button's words change. */
+    setRealtime(on) {
+      realtime = on;
+      this.setMicState(mic.dataset.state);
+    },
+    /** A realtime call is on: show the End call button. */
+    setCallActive(active) {
+      hangUp.hidden = !active;
+    },
+    /** Call inside the tap: iOS lets an <audio> element play later only if a gesture started it. */
+    unlockAudio() {
+      callAudio.play().catch(() => {}); // no source yet: the rejection is expected
+    },
+    /** Play the model's voice (a MediaStream), or stop it (null). */
+    playAudio(stream) {
+      callAudio.srcObject = stream;
+      if (!stream) {
+        callAudio.pause();
+        return Promise.resolve();
+      }
+      return callAudio.play();
     },
     setStatus(text, tone = "info") {
       status.textContent = text;
@@ -270,9 +308,11 @@ export function createView() {
       showThread(conversation.turns.length > 0);
       scrollToEnd();
     },
-    appendMessage(turn) {
+    /** Add a message at the end, or before another message's handle. */
+    appendMessage(turn, before = null) {
       const handle = messageNode(turn);
-      transcript.append(handle.node);
+      if (before && before.node.isConnected) transcript.insertBefore(handle.node, before.node);
+      else transcript.append(handle.node);
       showThread(true);
       scrollToEnd();
       return handle;
@@ -299,7 +339,15 @@ export function createView() {
     },
     focusComposer() { composer.focus(); },
 
-    fillSettings(settings, { hasKey, accessCodeNeeded, accessCode, storage, listenChoices }) {
+    fillSettings(settings, {
+      hasKey, accessCodeNeeded, accessCode, storage, listenChoices, realtimeReady, realtimeHint,
+    }) {
+      const realtimeOn = settings.style === "realtime" && realtimeReady;
+      settingsForm.elements.style.value = realtimeOn ? "realtime" : "cascade";
+      settingsForm.querySelector("[data-testid=realtime-toggle]").disabled = !realtimeReady;
+      styleHint.textContent = realtimeHint;
+      realtimeVoice.value = settings.realtimeVoice || "";
+      $("#realtime-voice-row").hidden = !realtimeOn;
       settingsForm.elements.provider.value = settings.provider;
       settingsForm.elements.turns.value = settings.turns;
       pause.value = String(settings.pauseSeconds);

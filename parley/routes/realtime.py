@@ -1,0 +1,150 @@
+"""POST /api/realtime/session: a short-lived Realtime secret, minted with the person's key.
+
+The browser then talks to OpenAI over WebRTC with that `ek_` secret; the key itself never
+leaves this server.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import openai
+from fastapi import APIRouter, Request, Response
+from openai import AsyncOpenAI
+from openai.types.realtime import (
+    RealtimeAudioInputTurnDetectionParam,
+    RealtimeSessionCreateRequestParam,
+)
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley import errors
+from parley.config import Settings
+from parley.conversation.persona import Mode, system_prompt
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.providers.registry import ProviderRegistry
+from parley.providers.upstream import translate_openai_error
+from parley.routes.schemas import ApiKey, CleanText
+from parley.security.admission import admit
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+# Long enough to grant the microphone and connect; a started call outlives its secret.
+SECRET_SECONDS: Final = 600
+# The Realtime API's built-in voices (GA).
+VOICES: Final = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+NO_KEY: Final = (
+    "Realtime voice needs an OpenAI API key. Add yours in Settings, "
+    "or switch the conversation style to Step by step."
+)
+
+
+class RealtimeSessionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    api_key: ApiKey | None = Field(
+        default=None, alias="apiKey", max_length=500,
+        description="The person's OpenAI key; may also come as `Authorization: Bearer`.",
+    )
+    mode: Mode = "sparring"
+    voice: CleanText | None = Field(
+        default=None, max_length=100, description="A Realtime voice; the server's default if unset."
+    )
+
+
+class RealtimeSessionOut(BaseModel):
+    client_secret: str = Field(description="The `ek_` secret for the WebRTC call, short-lived.")
+    expires_at: int = Field(description="When the secret stops working, in Unix seconds.")
+    webrtc_url: str = Field(description="Where the browser posts its SDP offer.")
+    model: str
+
+
+@router.post("/api/realtime/session", response_model=RealtimeSessionOut)
+async def realtime_session(
+    body: RealtimeSessionIn,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    bearer: BearerKeyDep,
+    code: AccessCodeDep,
+) -> RealtimeSessionOut:
+    """Mint a client secret for one realtime voice call in the chosen mode."""
+    voice = check_voice(body.voice, settings)
+    key = realtime_key(body, bearer, code, registry)
+    request.state.provider_attempted = "openai"
+    await admit(request, key, holds_stream=False)
+    client: AsyncOpenAI = request.app.state.openai
+    try:
+        secret = await client.with_options(api_key=key).realtime.client_secrets.create(
+            expires_after={"anchor": "created_at", "seconds": SECRET_SECONDS},
+            session=session_config(settings, body.mode, voice),
+            # Minting is one quick call: a stuck upstream must not leave the phone connecting
+            # for the whole reply budget.
+            timeout=settings.first_token_timeout,
+        )
+    except openai.OpenAIError as exc:
+        raise translate_openai_error(exc) from None
+    log.info("realtime secret minted (model %s, mode %s)", settings.realtime_model, body.mode)
+    # The secret is a credential for ten minutes: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return RealtimeSessionOut(
+        client_secret=secret.value,
+        expires_at=secret.expires_at,
+        webrtc_url=f"{settings.openai_base_url}/realtime/calls",
+        model=settings.realtime_model,
+    )
+
+
+def realtime_key(
+    body: RealtimeSessionIn, bearer: str | None, code: str | None, registry: ProviderRegistry
+) -> str:
+    """The person's key (body, then Bearer), else the operator's behind the access code."""
+    own = body.api_key.get_secret_value().strip() if body.api_key is not None else ""
+    key = own or bearer  # both are checked as header-safe (ApiKey, bearer_key)
+    if key:
+        return key
+    if not registry.has_operator_key:
+        raise errors.ApiKeyRequired(NO_KEY)
+    operator = registry.operator_key(code, required=True)
+    if operator is None:  # required=True raises first; this keeps the type honest
+        raise errors.ApiKeyRequired(NO_KEY)
+    return operator
+
+
+def check_voice(voice: str | None, settings: Settings) -> str:
+    """The voice to speak with; 422 naming the choices for one the Realtime API lacks."""
+    if voice is None or voice == settings.realtime_voice:
+        return settings.realtime_voice
+    if voice not in VOICES:
+        raise errors.InvalidRequest(
+            f"There is no realtime voice called {voice!r}. "
+            f"Pick one of: {', '.join(sorted(VOICES))}."
+        )
+    return voice
+
+
+def session_config(settings: Settings, mode: Mode, voice: str) -> RealtimeSessionCreateRequestParam:
+    """The Realtime session: the mode's designer persona, the voice, transcripts, turn-taking."""
+    turn_detection: RealtimeAudioInputTurnDetectionParam
+    if settings.realtime_turn_detection == "semantic_vad":
+        # Low eagerness waits up to 8 s in a pause: people thinking aloud are not done yet.
+        turn_detection = {"type": "semantic_vad", "eagerness": settings.realtime_eagerness}
+    else:
+        turn_detection = {"type": "server_vad"}
+    return {
+        "type": "realtime",
+        "model": settings.realtime_model,
+        "instructions": system_prompt(mode),
+        "audio": {
+            "input": {
+                # The person's words as text, for the transcript kept on the device.
+                "transcription": {"model": settings.openai_transcribe_model},
+                "turn_detection": turn_detection,
+            },
+            "output": {"voice": voice},
+        },
+    }
