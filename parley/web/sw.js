@@ -1,12 +1,14 @@
 // Offline shell: the app's own files are cached so Parley opens without a connection.
-// API calls are never cached.
+// API calls are never cached. Modules loaded on demand (server speech, realtime calls:
+// useless offline anyway) are cached the first time they are fetched.
 
-const CACHE = "parley-shell-v1";
+const CACHE = "parley-shell-v2";
 const SHELL = [
   "./", "index.html", "styles.css", "manifest.webmanifest", "icons/icon.svg",
   "js/app.js", "js/api.js", "js/store.js", "js/view.js", "js/markdown.js", "js/exporter.js",
+  "js/thread.js", "js/talk.js", "js/call.js",
   "js/voice/capabilities.js", "js/voice/listener.js", "js/voice/recognizer.js",
-  "js/voice/speaker.js", "js/voice/realtime.js",
+  "js/voice/speaker.js",
 ];
 
 self.addEventListener("install", (event) => {

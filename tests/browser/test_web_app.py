@@ -226,9 +226,11 @@ def test_make_a_brief(new_page: Callable[..., Page], app_url: str, fake: FakeOpe
 def test_a_browser_that_cannot_listen_says_so_and_keeps_the_composer(
     new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
 ) -> None:
+    # No key and no offline speech on this server: there is no recorder path either.
     firefox = ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
     page = open_app(
-        new_page, app_url, storage=QUICK, user_agent=firefox,
+        new_page, app_url, storage={"parley.settings": {"pauseSeconds": 0.6}},
+        user_agent=firefox,
         init="delete window.SpeechRecognition; delete window.webkitSpeechRecognition;",
     )
     notice = page.locator("#notice")
@@ -239,10 +241,26 @@ def test_a_browser_that_cannot_listen_says_so_and_keeps_the_composer(
     expect(page.get_by_test_id("status")).to_contain_text("Type instead")
     expect(page.get_by_test_id("composer")).to_be_focused()
     shot(page, "09-cannot-listen")
-    fake.script(Script(reply=REPLY))
     page.get_by_test_id("composer").fill("Typed instead")
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
+    expect(page.get_by_test_id("message").first).to_contain_text("Typed instead")
+    expect(page.get_by_test_id("status")).to_have_text(
+        "Add your OpenAI API key in Settings to talk to Parley on this server."
+    )
+    assert fake.requests == []
+
+
+def test_a_browser_that_cannot_listen_records_for_the_server_instead(
+    new_page: Callable[..., Page], app_url: str
+) -> None:
+    firefox = ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+    page = open_app(
+        new_page, app_url, storage=QUICK, user_agent=firefox,
+        init="delete window.SpeechRecognition; delete window.webkitSpeechRecognition;",
+    )
+    # With a key, OpenAI can transcribe a recording: the talk button stays available.
+    page.wait_for_function("() => document.querySelector('#mic').dataset.available === 'true'")
+    expect(page.locator("#notice")).to_be_hidden()
 
 
 def test_a_recognizer_that_never_starts_is_treated_as_missing(

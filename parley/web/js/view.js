@@ -156,6 +156,7 @@ export function createView() {
   const rate = $("#rate");
   const voice = $("#voice");
   const listenWith = $("#listen-with");
+  const speakWith = $("#speak-with");
   const serverHistory = $("#server-history");
   const realtimeVoice = $("#realtime-voice");
   const styleHint = $("#style-hint");
@@ -171,6 +172,7 @@ export function createView() {
     voice: voice.value,
     voiceBarge: $("#voice-barge").checked,
     listenWith: listenWith.value,
+    speakWith: speakWith.value,
     rememberKey: remember.checked,
     serverHistory: serverHistory.checked,
   });
@@ -286,6 +288,10 @@ export function createView() {
       status.dataset.tone = tone;
     },
     setInterim(text) { interim.textContent = text; },
+    /** The microphone's loudness (0..1) while recording, shown by the ring around the button. */
+    setLevel(level) {
+      mic.style.setProperty("--level", level.toFixed(2));
+    },
     /** Voice input unavailable: the button stays tappable, to explain why and offer typing. */
     setMicAvailable(available) {
       mic.dataset.available = available ? "true" : "false";
@@ -340,7 +346,8 @@ export function createView() {
     focusComposer() { composer.focus(); },
 
     fillSettings(settings, {
-      hasKey, accessCodeNeeded, accessCode, storage, listenChoices, realtimeReady, realtimeHint,
+      hasKey, accessCodeNeeded, accessCode, storage, listenChoices, speakChoices, realtimeReady,
+      realtimeHint,
     }) {
       const realtimeOn = settings.style === "realtime" && realtimeReady;
       settingsForm.elements.style.value = realtimeOn ? "realtime" : "cascade";
@@ -365,6 +372,8 @@ export function createView() {
       serverHistory.checked = settings.serverHistory;
       listenWith.value = settings.listenWith;
       $("#listen-row").hidden = !listenChoices;
+      speakWith.value = settings.speakWith || "auto";
+      $("#speak-row").hidden = !speakChoices;
       voice.value = settings.voice;
       showPause();
       showRate();

@@ -39,6 +39,14 @@ export function synthesisSupport() {
   return "speechSynthesis" in window && "SpeechSynthesisUtterance" in window;
 }
 
+/** Can this browser make a realtime (WebRTC) call? {ok, reason} */
+export function realtimeSupport() {
+  if (!window.RTCPeerConnection || !navigator.mediaDevices?.getUserMedia) {
+    return { ok: false, reason: "This browser can't make realtime calls. Use Step by step." };
+  }
+  return { ok: true, reason: null };
+}
+
 /** Can this browser record audio for server-side transcription? */
 export function recorderSupport() {
   return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia

@@ -3,16 +3,13 @@
 // three (openai-realtime-console's stop-everything). The caller gets transcripts and states.
 
 import * as api from "../api.js";
+import { openMicrophone } from "./microphone.js";
 
 const CONNECT_MS = 15_000; // from the SDP answer to `session.created`
 const UNSTEADY_MS = 5_000; // how long a `disconnected` connection may take to come back
 const HISTORY_TURNS = 24; // earlier turns of this conversation the call starts with
 
 const SAY = {
-  micDenied: "Parley can't use the microphone. Allow it for this site in your browser's "
-    + "settings, then tap to call again.",
-  noMic: "No microphone was found. Connect one, then tap to call again.",
-  micBusy: "Another app is using the microphone. Close it, then tap to call again.",
   micGone: "The microphone stopped (a phone call, Siri or the screen lock). Tap to call again.",
   lost: "The connection to OpenAI was lost. Check your network, then tap to call again.",
   dropped: "The realtime call dropped. Tap to call again.",
@@ -26,25 +23,8 @@ const SAY = {
 // Sent back when a response.cancel arrives after the response already ended: harmless.
 const HARMLESS = new Set(["response_cancel_not_active"]);
 
-/** Can this browser make a realtime call? {ok, reason} */
-export function realtimeSupport() {
-  if (!window.RTCPeerConnection || !navigator.mediaDevices?.getUserMedia) {
-    return { ok: false, reason: "This browser can't make realtime calls. Use Step by step." };
-  }
-  return { ok: true, reason: null };
-}
-
-function micProblem(err) {
-  const name = err && err.name;
-  if (name === "NotAllowedError" || name === "SecurityError") return { code: "mic_denied", message: SAY.micDenied };
-  if (name === "NotFoundError" || name === "OverconstrainedError") return { code: "no_mic", message: SAY.noMic };
-  if (name === "NotReadableError" || name === "AbortError") return { code: "mic_busy", message: SAY.micBusy };
-  return null;
-}
-
 function problemFrom(err) {
-  const mic = micProblem(err);
-  if (mic) return mic;
+  if (err && err.code && err.message && !(err instanceof Error)) return err; // microphone
   if (err instanceof api.ApiError) return { code: err.code, message: err.message };
   return { code: "failed", message: SAY.failed };
 }
@@ -229,9 +209,7 @@ export function startCall({ session, auth, history = [], on }) {
     setState("connecting");
     const secret = api.realtimeSession(session, auth, controller.signal);
     secret.catch(() => {}); // a denied microphone is the message to show, not this
-    mic = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    });
+    mic = await openMicrophone("tap to call again");
     if (ended) {
       for (const track of mic.getTracks()) track.stop();
       return;

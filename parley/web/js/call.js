@@ -1,0 +1,202 @@
+// Realtime calls (speech-to-speech with OpenAI over WebRTC): starting and ending one, and
+// putting its transcripts into the same thread as step-by-step turns, so export, brief and
+// history just work. The call itself lives in voice/realtime.js.
+
+import * as exporter from "./exporter.js";
+import { NEEDS_SETTINGS } from "./talk.js";
+import { realtimeSupport } from "./voice/capabilities.js";
+
+// The WebRTC code is fetched only when someone makes a call: most turns never need it.
+const loadRealtime = () => import("./voice/realtime.js");
+
+const STATUS = {
+  connecting: "Connecting to OpenAI…",
+  listening: "Listening — just talk",
+  thinking: "Thinking…",
+  speaking: "Speaking — tap to interrupt",
+};
+
+export function createCalls({ view, thread, settings, auth, health }) {
+  let call = null; // the call, while one is on
+  let callId = 0; // bumps when a call is let go, so its late callbacks are ignored
+  let phase = "connecting";
+  let replies = new Map(); // response id → {turn, handle}
+
+  /** Realtime needs an OpenAI key: the person's, or the operator's they may use. */
+  function keyReady() {
+    const openai = health()?.providers?.openai || {};
+    const { apiKey, accessCode } = auth();
+    return Boolean(apiKey || (openai.operator_key && (!openai.access_code_required || accessCode)));
+  }
+
+  function setState(state) {
+    phase = state;
+    // The contract's four talk-button states: connecting shows as thinking.
+    view.setMicState(state === "connecting" ? "thinking" : state);
+    view.setStatus(STATUS[state]);
+    if (state !== "listening") view.setInterim("");
+  }
+
+  function playAudio(stream) {
+    view.playAudio(stream).catch((err) => {
+      // Any other rejection is a play() cut short by hang-up: nothing to say.
+      if (err && err.name === "NotAllowedError") {
+        view.setStatus("Tap the microphone once so Parley can be heard on this device.", "error");
+      }
+    });
+  }
+
+  function userSaid(text, beforeReply) {
+    const turn = { role: "user", content: text, at: Date.now() };
+    // A transcript can arrive after the reply to it has begun: it goes before that reply.
+    const next = beforeReply && replies.get(beforeReply);
+    if (next && thread.turns.includes(next.turn)) {
+      thread.insertBefore(turn, next.turn);
+      view.appendMessage(turn, next.handle);
+    } else {
+      thread.push(turn);
+      view.appendMessage(turn);
+    }
+    thread.save();
+  }
+
+  function replied(id, text) {
+    let reply = replies.get(id);
+    if (!reply) {
+      const turn = { role: "assistant", content: "", at: Date.now(), pending: true,
+        provider: "openai-realtime" };
+      thread.push(turn);
+      reply = { turn, handle: view.appendMessage(turn) };
+      reply.handle.setPending(true);
+      replies.set(id, reply);
+    }
+    reply.turn.content = text;
+    reply.handle.setText(text);
+    view.scrollToEnd();
+    thread.saveSoon();
+  }
+
+  function replyEnded(id, { interrupted }) {
+    const reply = replies.get(id);
+    if (!reply) return;
+    delete reply.turn.pending;
+    reply.handle.setPending(false);
+    if (interrupted) {
+      reply.turn.interrupted = true;
+      reply.handle.setInterrupted();
+    }
+    thread.save();
+  }
+
+  function ended(problem) {
+    call = null;
+    view.setCallActive(false);
+    view.setMicState("idle");
+    view.setInterim("");
+    if (!problem) {
+      view.setStatus("Call ended.");
+      return;
+    }
+    view.setStatus(problem.message, "error");
+    if (!thread.turns.length) return; // the status line says it; the welcome stays calm
+    const action = NEEDS_SETTINGS.includes(problem.code)
+      ? { label: "Open Settings", run: () => view.openSettings() }
+      : { label: "Call again", run: () => { view.unlockAudio(); start(); } };
+    view.appendError(problem.message, action);
+  }
+
+  async function start() {
+    const id = ++callId;
+    const live = (fn) => (...args) => { if (id === callId) fn(...args); };
+    replies = new Map();
+    view.setCallActive(true);
+    setState("connecting");
+    const s = settings();
+    const session = { mode: s.mode };
+    if (s.realtimeVoice) session.voice = s.realtimeVoice;
+    // Until the call's code has loaded, a stand-in lets a second tap hang up.
+    const loading = {
+      state: "connecting",
+      hangUp() { callId += 1; ended(null); },
+      interrupt() {},
+      sendText: () => false,
+    };
+    call = loading;
+    let startCall;
+    try {
+      ({ startCall } = await loadRealtime());
+    } catch {
+      if (call === loading) {
+        ended({ code: "network", message: "Realtime couldn't load. Check your connection and tap again." });
+      }
+      return;
+    }
+    if (call !== loading) return; // hung up while loading
+    call = startCall({
+      session,
+      auth: auth(),
+      history: exporter.history(thread.current),
+      on: {
+        state: live(setState),
+        interim: live((text) => view.setInterim(text)),
+        user: live(userSaid),
+        reply: live(replied),
+        replyEnd: live(replyEnded),
+        latency: live((ms) => view.setLatency(ms)),
+        audio: live(playAudio),
+        notice: live((text) => view.setStatus(text || STATUS[phase], text ? "error" : "info")),
+        end: live(ended),
+      },
+    });
+  }
+
+  return {
+    get active() { return Boolean(call); },
+    /** Realtime is chosen, possible in this browser, and there is a key for it. */
+    get chosen() {
+      return settings().style === "realtime" && keyReady() && realtimeSupport().ok;
+    },
+    get ready() { return keyReady() && realtimeSupport().ok; },
+    hint() {
+      const support = realtimeSupport();
+      if (!support.ok) return support.reason;
+      if (!keyReady()) {
+        return "Realtime needs your OpenAI API key (or the access code). Add it below to turn it on.";
+      }
+      return settings().style === "realtime"
+        ? "A live call with OpenAI's voice model: quicker turns, and you can talk over it. It costs more per minute."
+        : "Parley listens, answers in a few sentences, then listens again. Works with any model.";
+    },
+    /** The talk button during realtime: call, interrupt the model, or hang up. */
+    tap() {
+      view.unlockAudio(); // inside the tap: the call's <audio> plays much later (iOS)
+      if (!call) start();
+      else if (call.state === "speaking" || call.state === "thinking") call.interrupt();
+      else call.hangUp();
+    },
+    /** Typed text goes into the call; false while it is still connecting. */
+    send(text) {
+      return Boolean(call?.sendText(text));
+    },
+    hangUp() {
+      call?.hangUp();
+    },
+    /** Let the call go without touching the thread further (switching or deleting it). */
+    drop() {
+      if (!call) return;
+      const ending = call;
+      call = null;
+      callId += 1;
+      ending.hangUp();
+      for (const { turn, handle } of replies.values()) {
+        if (!turn.pending) continue;
+        delete turn.pending;
+        turn.interrupted = true;
+        handle.setPending(false);
+        handle.setInterrupted();
+      }
+      view.playAudio(null);
+      view.setCallActive(false);
+    },
+  };
+}

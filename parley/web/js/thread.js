@@ -1,0 +1,87 @@
+// The conversation on screen: held in memory, kept on the device as it changes (store.js),
+// restored after a reload with any reply that was cut off marked as interrupted.
+
+import * as exporter from "./exporter.js";
+import * as store from "./store.js";
+
+export function createThread({ mode, onProblem = () => {} }) {
+  let conversation = restore();
+  let timer = null;
+
+  function restore() {
+    const id = store.currentConversationId();
+    const saved = id && store.loadConversation(id);
+    if (!saved) return store.createConversation(mode);
+    // The page went away mid-reply: keep what had arrived, marked as interrupted.
+    for (const turn of saved.turns) {
+      if (turn.pending) {
+        delete turn.pending;
+        turn.interrupted = true;
+      }
+    }
+    saved.turns = saved.turns.filter((t) => t.role !== "assistant" || t.content.trim());
+    return saved;
+  }
+
+  function save() {
+    clearTimeout(timer);
+    timer = null;
+    try {
+      store.saveConversation(conversation);
+    } catch (err) {
+      onProblem(err.message);
+    }
+  }
+
+  return {
+    get current() { return conversation; },
+    get turns() { return conversation.turns; },
+    save,
+    /** Save within a moment: streamed text changes many times a second. */
+    saveSoon() {
+      if (!timer) timer = setTimeout(save, 250);
+    },
+    flush() {
+      if (timer) save();
+    },
+    push(turn) {
+      conversation.turns.push(turn);
+    },
+    insertBefore(turn, next) {
+      const at = conversation.turns.indexOf(next);
+      if (at < 0) conversation.turns.push(turn);
+      else conversation.turns.splice(at, 0, turn);
+    },
+    remove(turn) {
+      const at = conversation.turns.indexOf(turn);
+      if (at >= 0) conversation.turns.splice(at, 1);
+    },
+    /** The finished turns before `turn`, as history for the API. */
+    historyBefore(turn) {
+      const index = conversation.turns.indexOf(turn);
+      return exporter.history({ turns: conversation.turns.slice(0, index) });
+    },
+    setMode(value) {
+      conversation.mode = value;
+      save();
+    },
+    /** Start afresh; the current one is kept unless it was just deleted. */
+    startNew(newMode, { keepCurrent = true } = {}) {
+      if (keepCurrent) save();
+      clearTimeout(timer);
+      timer = null;
+      conversation = store.createConversation(newMode);
+      store.forgetCurrent();
+      return conversation;
+    },
+    /** Switch to a saved conversation; null when it is gone. */
+    open(id) {
+      const saved = store.loadConversation(id);
+      if (!saved) return null;
+      save();
+      conversation = saved;
+      store.saveConversation(conversation);
+      return conversation;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Speaking with the server's voices: each sentence's audio is fetched as soon as the
+// sentence arrives and played in order through one audio element, unlocked inside the
+// first tap (iOS plays media only from a gesture). Same shape as speaker.js.
+
+const SILENCE = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
+const PREFETCH = 2; // sentences fetched ahead of the one playing
+
+/** `fetchAudio(text, signal)` resolves to a Blob of audio for one sentence. */
+export function createServerSpeaker({ fetchAudio, onStart = () => {}, onIdle = () => {},
+  onBlocked = () => {}, onError = () => {} } = {}) {
+  const audio = new Audio();
+  audio.preload = "auto";
+  let queue = []; // [{text, blob: Promise<Blob>}]
+  let playing = null;
+  let replyDone = true;
+  let startedThisReply = false;
+  let controller = new AbortController();
+  let generation = 0;
+
+  function idleIfDone() {
+    if (!playing && !queue.length && replyDone) onIdle();
+  }
+
+  function fetchAhead() {
+    for (const item of queue.slice(0, PREFETCH + 1)) {
+      item.blob ||= fetchAudio(item.text, controller.signal);
+    }
+  }
+
+  async function playNext() {
+    if (playing || !queue.length) {
+      idleIfDone();
+      return;
+    }
+    const gen = generation;
+    const item = queue.shift();
+    playing = item;
+    fetchAhead();
+    let url = null;
+    try {
+      const blob = await item.blob;
+      if (gen !== generation) return;
+      url = URL.createObjectURL(blob);
+      audio.src = url;
+      await audio.play();
+      if (!startedThisReply) {
+        startedThisReply = true;
+        onStart();
+      }
+      await new Promise((resolve) => {
+        audio.onended = resolve;
+        audio.onerror = resolve;
+        audio.onpause = () => { if (audio.currentTime < audio.duration) resolve(); };
+      });
+    } catch (err) {
+      if (gen !== generation || (err && err.name === "AbortError")) return;
+      if (err && err.name === "NotAllowedError") onBlocked();
+      else onError(err);
+    } finally {
+      if (url) URL.revokeObjectURL(url);
+      if (gen === generation) {
+        playing = null;
+        playNext();
+      }
+    }
+  }
+
+  return {
+    get supported() { return true; },
+
+    /** Call inside the first tap: playing anything then unlocks the element for later. */
+    unlock() {
+      audio.src = SILENCE;
+      audio.play().catch(() => {});
+    },
+
+    begin() {
+      replyDone = false;
+      startedThisReply = false;
+    },
+
+    say(text) {
+      if (!text.trim()) return;
+      queue.push({ text, blob: null });
+      fetchAhead();
+      if (!playing) playNext();
+    },
+
+    end() {
+      replyDone = true;
+      idleIfDone();
+    },
+
+    /** Stop at once (barge-in): silence, drop the queue, abort the fetches. */
+    cancel() {
+      generation += 1;
+      controller.abort();
+      controller = new AbortController();
+      queue = [];
+      playing = null;
+      replyDone = true;
+      audio.pause();
+      audio.removeAttribute("src");
+    },
+
+    get speaking() { return Boolean(playing || queue.length); },
+    set voice(_) {},
+    set rate(value) { audio.playbackRate = value; },
+    voices() { return []; },
+    onVoices() {},
+  };
+}
