@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # A backoff step never waits longer than this, whatever the upstream asks for.
 _MAX_BACKOFF = 4.0
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_DRAIN_SECONDS = 0.1
 
 
 class OpenAICompatProvider:
@@ -111,6 +112,7 @@ class OpenAICompatProvider:
                 raise errors.UpstreamError(
                     "The model service stopped in the middle of the answer. Please try again."
                 )
+            await _drain(lines)
         except TimeoutError:
             raise errors.UpstreamTimeout() from None
         except openai.OpenAIError as exc:
@@ -173,6 +175,20 @@ class OpenAICompatProvider:
                 return asked if asked <= _MAX_BACKOFF else None
         backoff: float = min(0.25 * 2**attempt, _MAX_BACKOFF)
         return backoff * (0.75 + random.random() / 4)
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read the end of the body after [DONE], briefly; the reply is complete either way.
+
+    An HTTP/1.1 connection closed with unread bytes cannot go back to the pool, and a new
+    one costs a TCP handshake on the next turn.
+    """
+    try:
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx2.HTTPError):
+        pass
 
 
 async def _read_until_text(lines: AsyncIterator[str]) -> tuple[list[ProviderEvent], bool]:

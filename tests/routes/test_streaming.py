@@ -89,3 +89,15 @@ async def test_a_thousand_abandoned_streams_leave_nothing_open(
     assert upstream.get("CLOSE_WAIT", 0) == 0, upstream
     assert upstream.get("ESTABLISHED", 0) <= 200, upstream
     assert len(fake.requests_for("chat")) == STREAMS
+
+
+async def test_upstream_connections_are_reused_between_turns(
+    client: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    for _ in range(5):
+        response = await client.post(
+            "/api/conversation", json={"message": "hi", "apiKey": "sk-test-reuse-0123"}
+        )
+        assert response.status_code == 200
+    # The body after [DONE] is read, so one pooled connection serves every turn.
+    assert tcp_states(fake.port).get("ESTABLISHED", 0) == 1
