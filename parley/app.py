@@ -15,17 +15,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from parley import __version__
 from parley.config import Settings
 from parley.observability.logs import configure_logging
-from parley.observability.metrics import Metrics
 from parley.observability.requests import RequestLogMiddleware
-from parley.observability.sentry import init_sentry
 from parley.providers.setup import build_registry, openai_client
 from parley.routes import (
     brief,
     conversation,
     health,
+    history_off,
     metrics,
     realtime,
-    sessions,
     speech,
     transcribe,
 )
@@ -38,10 +36,7 @@ from parley.security.headers import (
     SecurityHeadersMiddleware,
     content_security_policy,
 )
-from parley.security.ratelimit import RateLimiter
 from parley.security.streams import StreamSlots
-from parley.speech.services import build_speech
-from parley.storage.services import build_storage
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +48,18 @@ def web_root() -> Path:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Libraries that only the running server needs (the OpenAI SDK, speech engines, the
+    # database layer, rate-limit storage, Sentry) are imported here, not at module level:
+    # creating the app stays fast, which is what a serverless cold start pays for.
+    from parley.security.ratelimit import RateLimiter
+    from parley.speech.services import build_speech
+    from parley.storage.services import build_storage
+
     settings: Settings = app.state.settings
     configure_logging(settings.log_format, settings.log_level)
     if settings.sentry_dsn is not None:
+        from parley.observability.sentry import init_sentry
+
         init_sentry(settings.sentry_dsn.get_secret_value())
     async with AsyncExitStack() as stack:
         client = openai_client(settings)
@@ -99,7 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    app.state.metrics = Metrics() if settings.metrics_enabled else None
+    app.state.metrics = None
+    if settings.metrics_enabled:
+        from parley.observability.metrics import Metrics
+
+        app.state.metrics = Metrics()
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health.router)
@@ -108,7 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transcribe.router)
     app.include_router(speech.router)
     app.include_router(realtime.router)
-    app.include_router(sessions.router)
+    if settings.database_url is not None:
+        from parley.routes import sessions
+
+        app.include_router(sessions.router)
+    else:
+        app.include_router(history_off.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.mount("/", WebApp(directory=web_root(), html=True), name="web")

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=5.0, gt=0)
     first_token_timeout: float = Field(default=20.0, gt=0)
     total_timeout: float = Field(default=120.0, gt=0)
+    # A whole recorded turn (up to about two minutes of audio) transcribed upstream.
+    transcribe_timeout: float = Field(default=45.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=5)
     retry_budget: float = Field(default=8.0, ge=0)
 

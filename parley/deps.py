@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from parley import errors
 from parley.config import Settings
 from parley.providers.registry import ProviderRegistry
+from parley.speech.services import SpeechServices
 
 
 def get_settings(request: Request) -> Settings:
@@ -53,7 +54,14 @@ def access_code(
     return x_parley_access_code or None
 
 
+def get_speech(request: Request) -> SpeechServices:
+    """The app's speech engines (tests may override this dependency)."""
+    speech: SpeechServices = request.app.state.speech
+    return speech
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]
 BearerKeyDep = Annotated[str | None, Depends(bearer_key)]
 AccessCodeDep = Annotated[str | None, Depends(access_code)]
+SpeechDep = Annotated[SpeechServices, Depends(get_speech)]

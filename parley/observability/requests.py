@@ -6,11 +6,12 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parley.observability.metrics import Metrics
+if TYPE_CHECKING:
+    from parley.observability.metrics import Metrics
 
 log = logging.getLogger("parley.request")
 

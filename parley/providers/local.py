@@ -248,9 +248,12 @@ class LocalProvider:
                 yield cast(ProviderEvent, item)
         finally:
             stop.set()
-            # The next turn must not start while this one's thread still runs the model.
+            # The next turn must not start while this one's thread still runs the model, so
+            # the lock is given back when the thread is done. A callback, not code after an
+            # await: Starlette cancels a disconnected response again while it waits here,
+            # and the release must happen all the same.
+            job.add_done_callback(lambda _: self._lock.release())
             await asyncio.shield(job)
-            self._lock.release()
 
     async def _acquire(self) -> None:
         if self._lock.locked() and self._waiting >= self._max_waiting:

@@ -9,10 +9,12 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
-
-import openai
+from typing import TYPE_CHECKING
 
 from parley import errors
+
+if TYPE_CHECKING:
+    import openai
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -35,6 +37,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 def translate_openai_error(exc: openai.OpenAIError) -> errors.ParleyError:
     """The Parley error a person should see for an OpenAI SDK exception."""
+    import openai  # already loaded: `exc` came from it
     if isinstance(exc, openai.APITimeoutError):
         return errors.UpstreamTimeout()
     if isinstance(exc, openai.APIConnectionError):

@@ -14,9 +14,6 @@ from parley.providers.base import ChatRequest, Message
 from parley.routes.schemas import ConversationIn, HistoryTurn, TurnOptions, TurnOut
 from parley.routes.streaming import respond, wants_stream
 from parley.security.admission import admit
-from parley.storage.owners import owner_from_request
-from parley.storage.services import store_from_request
-from parley.storage.turns import record_reply
 
 router = APIRouter()
 
@@ -80,9 +77,13 @@ async def conversation(
     messages = build_messages(system, history, message, budget_chars=budget)
     chat = ChatRequest(messages=messages, model=model, api_key=choice.api_key)
     stream = wants_stream(request, body.stream)
-    store = store_from_request(request)
+    store = getattr(request.app.state, "storage", None)
     owner = None
     if body.session_id is not None and store is not None:
+        # Imported only with server history on: the database layer is slow to import.
+        from parley.storage.owners import owner_from_request
+        from parley.storage.turns import record_reply
+
         # Resolve the owner first: a bad identity must fail before any model is paid for.
         owner = await owner_from_request(request)
     release = await admit(request, choice.api_key)

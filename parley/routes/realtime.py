@@ -7,15 +7,9 @@ leaves this server.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import openai
 from fastapi import APIRouter, Request, Response
-from openai import AsyncOpenAI
-from openai.types.realtime import (
-    RealtimeAudioInputTurnDetectionParam,
-    RealtimeSessionCreateRequestParam,
-)
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
@@ -26,6 +20,13 @@ from parley.providers.registry import ProviderRegistry
 from parley.providers.upstream import translate_openai_error
 from parley.routes.schemas import ApiKey, CleanText
 from parley.security.admission import admit
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.realtime import (
+        RealtimeAudioInputTurnDetectionParam,
+        RealtimeSessionCreateRequestParam,
+    )
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -77,6 +78,8 @@ async def realtime_session(
     key = realtime_key(body, bearer, code, registry)
     request.state.provider_attempted = "openai"
     await admit(request, key, holds_stream=False)
+    import openai  # loaded by the lifespan already; kept out of app creation (cold start)
+
     client: AsyncOpenAI = request.app.state.openai
     try:
         secret = await client.with_options(api_key=key).realtime.client_secrets.create(

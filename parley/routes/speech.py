@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
-from parley.routes.schemas import MAX_TEXT, CleanText
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep
+from parley.routes.schemas import MAX_TEXT, ApiKey, CleanText
+from parley.routes.streaming import ClosingStreamingResponse
+from parley.security.admission import admit
 from parley.speech.base import MEDIA_TYPES, TextToSpeech, media_type
 from parley.speech.choice import choose_engine
-from parley.speech.services import SpeechDep
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -32,7 +34,7 @@ class SpeechIn(BaseModel):
         default=None, alias="format",
         description="Defaults to the engine's first format: mp3 for OpenAI, wav offline.",
     )
-    api_key: SecretStr | None = Field(
+    api_key: ApiKey | None = Field(
         default=None, alias="apiKey", max_length=500,
         description="The person's OpenAI key; may also come as `Authorization: Bearer`.",
     )
@@ -50,6 +52,7 @@ SPEECH_RESPONSES: dict[int | str, dict[str, object]] = {
 @router.post("/api/speech", responses=SPEECH_RESPONSES, response_class=StreamingResponse)
 async def speech(
     body: SpeechIn,
+    request: Request,
     settings: SettingsDep,
     registry: RegistryDep,
     services: SpeechDep,
@@ -78,18 +81,34 @@ async def speech(
     engine = choice.engine
     fmt = body.audio_format or engine.formats[0]
     check_options(engine, fmt, body.voice)
+    await admit(request, choice.api_key, holds_stream=False)
     audio = engine.synthesize(text, voice=body.voice, fmt=fmt, api_key=choice.api_key)
     # Wait for the first bytes before answering: an upstream 401 or 429 must still become an
     # HTTP error, which is impossible once a 200 has started streaming.
     try:
-        first = await anext(audio)
+        async with asyncio.timeout(settings.first_token_timeout):
+            first = await anext(audio)
     except StopAsyncIteration:
         first = b""
-    return StreamingResponse(
-        _continue(first, audio),
+    except TimeoutError:
+        await _close(audio)
+        raise errors.UpstreamTimeout(
+            "The voice took too long to start. Please try again."
+        ) from None
+    except BaseException:
+        await _close(audio)
+        raise
+    return ClosingStreamingResponse(
+        _continue(first, audio, idle=settings.first_token_timeout),
         media_type=media_type(fmt),
         headers={"Cache-Control": "no-store", "X-Parley-Speech-Engine": engine.name},
     )
+
+
+async def _close(audio: AsyncIterator[bytes]) -> None:
+    close = getattr(audio, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def check_options(engine: TextToSpeech, fmt: str, voice: str | None) -> None:
@@ -104,18 +123,30 @@ def check_options(engine: TextToSpeech, fmt: str, voice: str | None) -> None:
         )
 
 
-async def _continue(first: bytes, audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _continue(
+    first: bytes, audio: AsyncIterator[bytes], *, idle: float
+) -> AsyncIterator[bytes]:
     try:
         if first:
             yield first
-        async for chunk in audio:
+        while True:
+            # The timeout wraps only the await, never the yield (see the chat provider).
+            try:
+                async with asyncio.timeout(idle):
+                    chunk = await anext(audio)
+            except StopAsyncIteration:
+                break
             yield chunk
+    except TimeoutError:
+        log.warning("speech stream stalled for %.0f s and was ended", idle)
     except errors.ParleyError as exc:
         # Headers are gone: all that is left is to end the audio early, and say why in the log.
         log.warning("speech stream stopped early: %s", exc.code)
+    except Exception:
+        # The HTTP client raises its own errors (not the SDK's) when an upstream stream breaks
+        # mid-body; the listener still gets a cleanly ended, shorter response.
+        log.exception("speech stream failed")
     finally:
         # Engines are async generators; closing one now (not at garbage collection) stops
         # its upstream request or subprocess when the listener goes away.
-        close = getattr(audio, "aclose", None)
-        if close is not None:
-            await close()
+        await _close(audio)

@@ -57,15 +57,13 @@ def encode(event: TurnEvent) -> bytes:
     return _sse("error", {"code": error.code, "message": error.message, "partial": event.partial})
 
 
-class EventStreamResponse(StreamingResponse):
-    """A StreamingResponse that always closes its event source when the response ends.
+class ClosingStreamingResponse(StreamingResponse):
+    """A StreamingResponse that always closes its body iterator when the response ends.
 
     Starlette cancels the response task when the client disconnects; if that happens while
     the body iterator is suspended, the iterator would be closed only by the garbage
-    collector. Closing it here stops the upstream request at once.
+    collector. Closing it here stops the upstream request (or subprocess) at once.
     """
-
-    media_type = "text/event-stream"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -74,6 +72,10 @@ class EventStreamResponse(StreamingResponse):
             aclose = getattr(self.body_iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class EventStreamResponse(ClosingStreamingResponse):
+    media_type = "text/event-stream"
 
 
 async def respond(

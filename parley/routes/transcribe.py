@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from typing import Literal, cast
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep
+from parley.security.admission import admit
 from parley.speech.choice import choose_engine
 from parley.speech.formats import (
     CONTAINERS,
     EXTENSIONS,
+    MEDIA_TYPES,
     SNIFF_BYTES,
     UNLABELLED,
     Container,
@@ -25,13 +23,10 @@ from parley.speech.formats import (
     declared_container,
     sniff,
 )
-from parley.speech.services import SpeechDep
+from parley.speech.upload import read_upload
 
 router = APIRouter()
 
-# Multipart framing (boundaries, part headers, the small text fields) on top of the file.
-FORM_OVERHEAD = 64 * 1024
-MAX_FIELD_BYTES = 1024
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
 _NAMES = {"mp4": "MP4", "webm": "WebM", "ogg": "Ogg", "wav": "WAV", "mp3": "MP3"}
 
@@ -71,13 +66,6 @@ UPLOAD_SCHEMA: dict[str, object] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Upload:
-    audio: bytes
-    content_type: str
-    fields: dict[str, str]
-
-
 @router.post(
     "/api/transcribe",
     response_model=TranscriptOut,
@@ -95,7 +83,9 @@ async def transcribe(
     code: AccessCodeDep,
 ) -> TranscriptOut:
     """Turn one recorded utterance into text."""
-    upload = await read_upload(request, max_audio_bytes=settings.max_audio_bytes)
+    upload = await read_upload(
+        request.headers, request.stream(), max_audio_bytes=settings.max_audio_bytes
+    )
     language = _language(upload.fields.get("language"))
     provider = _provider(upload.fields.get("provider"))
     container = check_audio(upload.audio, upload.content_type)
@@ -108,67 +98,16 @@ async def transcribe(
         access_code=code,
         registry=registry,
     )
+    await admit(request, choice.api_key, holds_stream=False)
     transcript = await choice.engine.transcribe(
         upload.audio,
-        content_type=base_type(upload.content_type) or f"audio/{container}",
+        content_type=MEDIA_TYPES[container],
         filename=f"recording.{EXTENSIONS[container]}",
         api_key=choice.api_key,
         language=language,
     )
     return TranscriptOut(
         text=transcript.text, language=transcript.language, duration_ms=transcript.duration_ms
-    )
-
-
-async def read_upload(request: Request, *, max_audio_bytes: int) -> Upload:
-    """The `audio` file and the text fields, refusing bodies over the limit before reading them."""
-    if base_type(request.headers.get("content-type")) != "multipart/form-data":
-        raise errors.UnsupportedMediaType(
-            "Send the recording as multipart/form-data, with the file in the `audio` field."
-        )
-    limit = max_audio_bytes + FORM_OVERHEAD
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_large(max_audio_bytes)
-    parser = MultiPartParser(
-        request.headers, _limited(request.stream(), limit, max_audio_bytes),
-        max_files=1, max_fields=8, max_part_size=MAX_FIELD_BYTES,
-    )
-    # Keep the file in memory: the body is already capped, so it never needs a disk spool.
-    parser.spool_max_size = limit + 1
-    try:
-        form = await parser.parse()
-    except MultiPartException:
-        raise errors.InvalidRequest(
-            "The upload is not a valid multipart form. Send the file in the `audio` field."
-        ) from None
-    try:
-        audio = form.get("audio")
-        if not isinstance(audio, UploadFile):
-            raise errors.InvalidRequest("Attach the recording as a file in the `audio` field.")
-        data = await audio.read()
-        fields = {name: value for name, value in form.items() if isinstance(value, str)}
-        return Upload(data, audio.content_type or "", fields)
-    finally:
-        await form.close()
-
-
-async def _limited(
-    chunks: AsyncIterator[bytes], limit: int, max_audio_bytes: int
-) -> AsyncGenerator[bytes, None]:
-    # A chunked upload has no Content-Length, and a client may send more than it declared.
-    received = 0
-    async for chunk in chunks:
-        received += len(chunk)
-        if received > limit:
-            raise _too_large(max_audio_bytes)
-        yield chunk
-
-
-def _too_large(max_audio_bytes: int) -> errors.PayloadTooLarge:
-    return errors.PayloadTooLarge(
-        f"That recording is larger than {max_audio_bytes / 1_000_000:g} MB. "
-        "Send shorter turns (about two minutes at most)."
     )
 
 

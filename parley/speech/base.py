@@ -36,6 +36,11 @@ class SpeechToText(Protocol):
     name: ClassVar[str]
     needs_key: ClassVar[bool]
 
+    @property
+    def label(self) -> str:
+        """What /api/health calls this engine, e.g. `whisper-base`."""
+        ...
+
     async def transcribe(
         self,
         audio: bytes,

@@ -25,6 +25,16 @@ _NO_LOCAL = {
 }
 
 
+def check_key_shape(key: str) -> None:
+    """Refuse a key that could never be sent: HTTP headers carry printable ASCII only."""
+    # A pasted key with a stray "é" or line break would otherwise fail deep in the HTTP
+    # client as an encoding error, a 500 instead of something the person can fix.
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise errors.InvalidApiKey(
+            "That API key has characters an OpenAI key never has. Paste it again in Settings."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class EngineChoice(Generic[E]):
     engine: E
@@ -46,6 +56,8 @@ def choose_engine(
         if local is None:
             raise errors.ProviderUnavailable(_NO_LOCAL[direction])
         return EngineChoice(local, None)
+    if user_key is not None:
+        check_key_shape(user_key)
     if openai is not None:
         # With no local engine to fall back to, a wrong or missing access code is the
         # thing to fix, so the registry may say so.

@@ -22,6 +22,11 @@ CONTAINERS: dict[str, Container] = {
     "audio/mpeg": "mp3",
     "audio/mp3": "mp3",
 }
+# The one type each container is passed on as (OpenAI judges files by name and type).
+MEDIA_TYPES: dict[Container, str] = {
+    "mp4": "audio/mp4", "webm": "audio/webm", "ogg": "audio/ogg", "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+}
 # A label that says nothing about the format: the bytes decide.
 UNLABELLED = frozenset({"", "application/octet-stream"})
 EXTENSIONS: dict[Container, str] = {

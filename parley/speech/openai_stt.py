@@ -24,9 +24,10 @@ class OpenAISTT:
     name: ClassVar[str] = "openai"
     needs_key: ClassVar[bool] = True
 
-    def __init__(self, client: AsyncOpenAI, *, model: str) -> None:
+    def __init__(self, client: AsyncOpenAI, *, model: str, timeout: float = 45.0) -> None:
         self._client = client
         self._model = model
+        self._timeout = timeout
 
     @property
     def label(self) -> str:
@@ -51,6 +52,7 @@ class OpenAISTT:
                 model=self._model,
                 response_format="json",
                 language=language or openai.omit,
+                timeout=self._timeout,
             )
         except openai.BadRequestError:
             # OpenAI says "Invalid file format" or "Audio file might be corrupted": never

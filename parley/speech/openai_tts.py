@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import ClassVar, Literal, cast, get_args
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
+from parley import errors
 from parley.providers.upstream import translate_openai_error
 
 OpenAIFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
@@ -58,3 +60,7 @@ class OpenAITTS:
                     yield chunk
         except openai.OpenAIError as exc:
             raise translate_openai_error(exc) from None
+        except httpx2.HTTPError:
+            # Once the body streams, a broken connection surfaces as the HTTP client's own
+            # error, not as an SDK one.
+            raise errors.UpstreamError("OpenAI's voice stopped mid-answer. Try again.") from None

@@ -54,9 +54,9 @@ def load_voice() -> PiperVoice:
     model, config = voice_paths()
     options = onnxruntime.SessionOptions()
     # One thread: the first sentence is spoken while the chat model still generates the
-    # rest of the reply on the same 2 cores, and a second ONNX thread fighting llama.cpp
-    # made that first sentence slower (about 250 ms instead of 200 in bench.offline_voice),
-    # while on an idle machine it gained only ~15%.
+    # rest of the reply on the same 2 cores. With llama.cpp busy, onnxruntime's default
+    # spinning pool made a sentence in ~360 ms against ~200 ms with one thread; idle, the
+    # pool gains only ~15% (bench.offline_voice shows no difference on a quiet machine).
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(

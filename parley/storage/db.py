@@ -11,17 +11,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only where migrations run: importing it costs about 140 ms, which
+# every start (and every serverless cold start) would pay for nothing.
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,8 @@ def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
 
 def alembic_config() -> Config:
     """Alembic's configuration, built in code."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     return config
@@ -224,6 +228,8 @@ def alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest migration this version of Parley ships."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the migrations directory has no revisions"
     return head
@@ -231,11 +237,15 @@ def head_revision() -> str:
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database up to `revision` (the newest by default)."""
+    from alembic import command
+
     await _run(url, lambda config, _: command.upgrade(config, revision))
 
 
 async def downgrade(url: str, revision: str) -> None:
     """Migrate the database down to `revision` (`base` removes every Parley table)."""
+    from alembic import command
+
     await _run(url, lambda config, _: command.downgrade(config, revision))
 
 
@@ -247,6 +257,8 @@ async def current_revision(url: str) -> str | None:
 
 
 def _revision_of(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 

@@ -418,6 +418,9 @@ class _State:
         self.records: list[Recorded] = []
         self.counters: dict[Endpoint, _Counters] = {e: _Counters() for e in ENDPOINTS}
         self.stopping = False  # only written on the server loop
+        # Benchmarks set this to learn when each chunk of a stream left the fake:
+        # called on the server loop with the bytes written and time.monotonic().
+        self.on_write: Callable[[bytes, float], None] | None = None
         self.epoch = 0  # bumped by reset(), so requests from before it no longer count
 
     def enqueue(self, endpoint: Endpoint, script: Script) -> None:
@@ -526,17 +529,25 @@ async def _send(response: web.StreamResponse, data: bytes) -> bool:
 async def _play(request: web.Request, response: web.StreamResponse,
                 segments: Iterable[tuple[float, bytes]]) -> bool:
     """Write (delay, data) segments in order; False when the client or the fake went away."""
+    on_write = request.app[_STATE].on_write
     batch: list[bytes] = []
     for delay, data in segments:
         if delay > 0:
             # Data due before a pause goes out first, so the client sees the pause.
             if batch and not await _send(response, b"".join(batch)):
                 return False
+            if batch and on_write is not None:
+                on_write(b"".join(batch), time.monotonic())
             batch = []
             if not await _pause(request, delay):
                 return False
         batch.append(data)
-    return not batch or await _send(response, b"".join(batch))
+    if not batch:
+        return True
+    sent = await _send(response, b"".join(batch))
+    if sent and on_write is not None:
+        on_write(b"".join(batch), time.monotonic())
+    return sent
 
 
 async def _finish(response: web.StreamResponse) -> bool:
@@ -1278,6 +1289,10 @@ class FakeOpenAI:
     def reset(self) -> None:
         """Forget scripts, recordings and counters; requests still in flight stop counting."""
         self._state.reset()
+
+    def on_write(self, callback: Callable[[bytes, float], None] | None) -> None:
+        """Call `callback(data, time.monotonic())` after each chunk of a stream is written."""
+        self._state.on_write = callback
 
     # -- observations ---------------------------------------------------------------------
 

@@ -163,3 +163,21 @@ async def test_busy_offline_model_answers_503_with_retry_after(
     assert second.status_code == 503
     assert second.json()["error"]["code"] == "model_busy"
     assert int(second.headers["retry-after"]) >= 1
+
+
+async def test_a_turn_hung_up_mid_stream_frees_the_model_for_the_next(
+    serve: Callable[..., LiveServer],
+) -> None:
+    server = serve(local_model="auto", local_queue_timeout=5, local_max_tokens=2000)
+    story = {"message": "Tell me a very long story about buttons.", "stream": True}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        for _ in range(3):  # hang up three times, the way barge-in does
+            async with http.stream("POST", "/api/conversation", json=story) as first:
+                reader = events(first)
+                async for name, _ in reader:
+                    if name == "delta":
+                        break
+                await reader.aclose()
+        after = await http.post("/api/conversation", json={"message": "Say hi."})
+    assert after.status_code == 200, after.text
+    assert after.json()["provider"] == "local"

@@ -86,17 +86,24 @@ async def test_upstream_errors_are_http_errors_not_broken_audio(
 
 
 async def test_openai_audio_streams_through(server: LiveServer, fake: FakeOpenAI) -> None:
-    fake.script(Script(token_delay=0.05), "speech")
-    chunks = []
+    # The fake holds its second chunk back for 30 s: the first one must come through alone.
+    fake.script(Script(token_delay=30), "speech")
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         async with http.stream("POST", "/api/speech", json={"text": TEXT, "apiKey": KEY}) as r:
             assert r.status_code == 200
-            async for chunk in r.aiter_raw():
-                chunks.append(chunk)
-                if len(chunks) == 1:
-                    # The first audio is here while the fake still has chunks to send.
-                    assert fake.stats("speech").open == 1
-    assert b"".join(chunks) == speech_audio("mp3", len(TEXT))
+            first = await anext(r.aiter_raw())
+    assert speech_audio("mp3", len(TEXT)).startswith(first)
+    # The listener left (barge-in): Parley hangs up on OpenAI as well.
+    assert await fake.wait_for_async(lambda: fake.stats("speech").disconnects == 1, 10)
+
+
+async def test_an_upstream_that_breaks_mid_stream_ends_the_audio_early(
+    server: LiveServer, fake: FakeOpenAI
+) -> None:
+    fake.script(Script(fault="drop", fault_after=1), "speech")
+    response = await speak(server, {"text": TEXT, "apiKey": KEY})
+    assert response.status_code == 200
+    assert 0 < len(response.content) < len(speech_audio("mp3", len(TEXT)))
 
 
 # --- Choosing an engine and checking the request -----------------------------------------
@@ -124,6 +131,14 @@ async def test_bad_requests_are_explained(
 ) -> None:
     response = await speak(server, {**body, "apiKey": KEY})
     assert says in assert_error(response, status, code)["message"]
+
+
+@pytest.mark.parametrize("key", ["sk-ключ", "sk-a\nb", "sk-§", "sk-a b"])
+async def test_a_key_that_cannot_be_sent_is_the_persons_to_fix(
+    server: LiveServer, key: str
+) -> None:
+    response = await speak(server, {"text": "Hi.", "apiKey": key})
+    assert "apiKey" in assert_error(response, 422, "invalid_request")["message"]
 
 
 async def test_espeak_is_the_last_resort(serve: Serve) -> None:
@@ -185,7 +200,8 @@ async def test_piper_streams_the_first_sentence_before_making_the_rest(
     server: LiveServer, fmt: str
 ) -> None:
     voice = GatedVoice(engines.piper_voice())
-    engines.use_local_models(server, tts=PiperTTS(voice, formats=("wav", "mp3")))
+    tts = PiperTTS(voice, formats=("wav", "mp3"))
+    engines.use_local_models(server, tts=tts)
     received = b""
     made_when_heard = None
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
@@ -197,6 +213,7 @@ async def test_piper_streams_the_first_sentence_before_making_the_rest(
                 if made_when_heard is None and len(received) > 1_000:
                     made_when_heard = voice.made
                     voice.heard.set()
+    await tts.aclose()
     assert made_when_heard == 1 and not voice.timed_out
     assert voice.made == len(SENTENCES)
     rate, samples = decode_pcm(received)
@@ -206,13 +223,15 @@ async def test_piper_streams_the_first_sentence_before_making_the_rest(
 @pytest.mark.speech_models
 async def test_a_listener_who_leaves_stops_piper(server: LiveServer) -> None:
     voice = GatedVoice(engines.piper_voice())
-    engines.use_local_models(server, tts=PiperTTS(voice, formats=("wav",)))
+    tts = PiperTTS(voice, formats=("wav",))
+    engines.use_local_models(server, tts=tts)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         async with http.stream("POST", "/api/speech", json={"text": TEXT * 3}) as r:
             async for _ in r.aiter_raw():
                 break  # barge-in: the phone stops listening after the first audio
     voice.heard.set()
     assert voice.closed.wait(timeout=10)
+    await tts.aclose()
     assert voice.made < len(SENTENCES) * 3
 
 

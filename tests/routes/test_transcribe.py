@@ -149,7 +149,8 @@ async def test_an_unlabelled_upload_is_judged_by_its_bytes(
                           headers={"Authorization": f"Bearer {KEY}"})
     assert response.status_code == 200, response.text
     sent = fake.requests_for("transcriptions")[0].upload
-    assert sent is not None and sent.filename == "recording.m4a"
+    assert sent is not None
+    assert (sent.filename, sent.content_type) == ("recording.m4a", "audio/mp4")
 
 
 @pytest.mark.parametrize(
@@ -162,6 +163,11 @@ async def test_an_unlabelled_upload_is_judged_by_its_bytes(
                                                                       "boundary=x"}},
          422, "invalid_request"),
         ({"data": {"audio": "not a file"}, "files": {"other": ("a", b"b", "text/plain")}},
+         422, "invalid_request"),
+        # The body ends inside the file part: Starlette's own parser would leak a temp file.
+        ({"content": b'--x\r\nContent-Disposition: form-data; name="audio"; filename="q.wav"'
+                     b"\r\nContent-Type: audio/wav\r\n\r\nRIFF\0\0\0\0WAVE",
+          "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
          422, "invalid_request"),
     ],
 )
@@ -179,6 +185,11 @@ async def test_malformed_requests_are_4xx(
 async def test_bad_fields_are_named(server: LiveServer, data: dict[str, str], problem: str) -> None:
     response = await post(server, upload(recorded("webm")), data=data)
     assert problem in assert_error(response, 422, "invalid_request")["message"]
+
+
+async def test_a_form_key_that_cannot_be_sent_is_the_persons_to_fix(server: LiveServer) -> None:
+    response = await post(server, upload(recorded("webm")), data={"apiKey": "sk-clé"})
+    assert "Paste it again" in assert_error(response, 401, "invalid_api_key")["message"]
 
 
 # --- Size: the Vercel-sized limit, from the header and while reading ---------------------

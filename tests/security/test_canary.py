@@ -14,6 +14,7 @@ from parley.observability.sentry import init_sentry
 from tests.fakes.openai_server import Endpoint, FakeOpenAI, Script
 from tests.live import LiveServer
 from tests.observability.test_sentry import CapturingTransport
+from tests.speech.audio import silent_wav
 
 CANARY = "sk-proj-CANARYkey0123456789abcdefghijQRSTUV"
 SECRETS = (CANARY, CANARY[-6:])
@@ -28,7 +29,7 @@ def sentry() -> Iterator[CapturingTransport]:
     init_sentry("https://public@sentry.example/1", transport=transport)
     yield transport
     sentry_sdk.get_client().close()
-    sentry_sdk.init()
+    sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
 
 
 def requests_for(path: str) -> list[dict[str, Any]]:
@@ -38,7 +39,13 @@ def requests_for(path: str) -> list[dict[str, Any]]:
         "/api/brief": {"history": HISTORY},
         "/api/speech": {"text": "Hello there."},
     }
-    body = bodies[path]
+    if path == "/api/transcribe":
+        audio = ("turn.wav", silent_wav(0.5), "audio/wav")
+        return [
+            {"files": {"audio": audio}, "data": {"apiKey": CANARY}},
+            {"files": {"audio": audio}, "headers": {"Authorization": f"Bearer {CANARY}"}},
+        ]
+    body = bodies.get(path, {"mode": "critique"})
     return [
         {"json": {**body, "apiKey": CANARY}},
         {"json": {**body, "stream": True}, "headers": {"Authorization": f"Bearer {CANARY}"}},
@@ -48,7 +55,9 @@ def requests_for(path: str) -> list[dict[str, Any]]:
 ROUTES: list[tuple[str, Endpoint]] = [
     ("/api/conversation", "chat"),
     ("/api/brief", "chat"),
-    # ("/api/speech", "speech"),  TEMP
+    ("/api/speech", "speech"),
+    ("/api/realtime/session", "realtime"),
+    ("/api/transcribe", "transcriptions"),
 ]
 
 
@@ -60,6 +69,7 @@ async def test_the_canary_never_leaks(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     server = serve(log_level="DEBUG", first_token_timeout=0.5, retry_budget=0.3,
+                   transcribe_timeout=0.5,
                    rate_limit_per_client="100000/minute", rate_limit_per_key="100000/minute")
     bodies: list[str] = []
     async with httpx.AsyncClient(base_url=server.url, timeout=15) as http:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from parley.deps import get_speech
 from parley.speech.base import SpeechToText, TextToSpeech
 from parley.speech.pcm import local_formats
 from parley.speech.piper_local import PiperTTS, load_voice
-from parley.speech.services import SpeechServices, get_speech
+from parley.speech.services import SpeechServices
 from parley.speech.whisper_local import WhisperSTT
 from tests.live import LiveServer
 

@@ -100,13 +100,19 @@ async def test_speech_streams_what_openai_sends(
 async def test_speech_chunks_are_passed_on_as_they_arrive(
     fake: FakeOpenAI, client: AsyncOpenAI
 ) -> None:
-    # The fake sends at least three chunks; Parley must not gather them into one.
-    fake.script(Script(token_delay=0.05), "speech")
+    # The fake sends its first chunk at once and the next one only after 30 s: the first
+    # chunk can only arrive here if it is passed on, not gathered with the rest.
+    fake.script(Script(token_delay=30), "speech")
     tts = OpenAITTS(client, model="gpt-4o-mini-tts", voice="marin")
     text = "A reply long enough to be sent in several audio chunks by the fake."
-    chunks = [c async for c in tts.synthesize(text, voice="cedar", fmt="wav", api_key=KEY)]
-    assert len(chunks) >= 3
+    audio = tts.synthesize(text, voice="cedar", fmt="mp3", api_key=KEY)
+    first = await anext(audio)
+    whole = speech_audio("mp3", len(text))
+    assert 0 < len(first) < len(whole) and whole.startswith(first)
     assert fake.requests_for("speech")[0].json["voice"] == "cedar"
+    # Closing the stream (a barge-in) closes the upstream request too.
+    await audio.aclose()  # type: ignore[attr-defined]
+    assert await fake.wait_for_async(lambda: fake.stats("speech").disconnects == 1)
 
 
 def test_the_configured_voice_is_the_default_and_listed_first(client: AsyncOpenAI) -> None:
