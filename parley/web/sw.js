@@ -6,7 +6,7 @@ const CACHE = "parley-shell-v2";
 const SHELL = [
   "./", "index.html", "styles.css", "manifest.webmanifest", "icons/icon.svg",
   "js/app.js", "js/api.js", "js/store.js", "js/view.js", "js/markdown.js", "js/exporter.js",
-  "js/thread.js", "js/talk.js", "js/call.js",
+  "js/thread.js", "js/talk.js", "js/call.js", "js/history.js",
   "js/voice/capabilities.js", "js/voice/listener.js", "js/voice/recognizer.js",
   "js/voice/speaker.js",
 ];

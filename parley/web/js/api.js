@@ -114,10 +114,11 @@ export async function health() {
   return response.json();
 }
 
-/** Speech-to-text for one recorded utterance. */
-export async function transcribe(blob, filename, auth, signal) {
+/** Speech-to-text for one recorded utterance; `language` ("en-US") saves detecting it. */
+export async function transcribe(blob, filename, auth, signal, language) {
   const form = new FormData();
   form.append("audio", blob, filename);
+  if (language) form.append("language", language);
   const response = await send("/api/transcribe", {
     method: "POST", headers: headersFor({ ...auth, json: false }), body: form, signal,
   });

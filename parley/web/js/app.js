@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { createCalls } from "./call.js";
 import * as exporter from "./exporter.js";
+import { createHistory } from "./history.js";
 import * as store from "./store.js";
 import { createTalk } from "./talk.js";
 import { createThread } from "./thread.js";
@@ -26,6 +27,8 @@ const context = {
   auth: () => ({ apiKey: apiKey || null, accessCode: accessCode || null }),
   health: () => health,
 };
+context.history = createHistory(context);
+const history = context.history;
 const talk = createTalk(context);
 const calls = createCalls(context);
 
@@ -161,27 +164,33 @@ function startNewConversation({ keepCurrent = true } = {}) {
   view.setStatus("");
 }
 
-function showHistory() {
-  view.renderHistory(store.listConversations(), thread.current.id);
+async function showHistory() {
+  view.renderHistory(await history.list(), thread.current.id);
 }
 
 view.on("newConversation", () => startNewConversation());
 view.on("openHistory", showHistory);
-view.on("openConversation", (id) => {
+view.on("openConversation", async (id) => {
   stopEverything();
+  // Not on this device yet: started on another one, kept on the server.
+  if (!store.loadConversation(id) && !(await history.fetch(id))) {
+    view.setStatus("That conversation couldn't be loaded. Try again.", "error");
+    return;
+  }
   const opened = thread.open(id);
   if (!opened) return;
   settings = { ...settings, mode: opened.mode || settings.mode };
   view.setMode(settings.mode);
   view.renderConversation(opened);
 });
-view.on("deleteConversation", (id) => {
-  store.deleteConversation(id);
-  if (id === thread.current.id) startNewConversation({ keepCurrent: false });
+view.on("deleteConversation", async (id) => {
+  const current = id === thread.current.id;
+  await history.remove(id);
+  if (current) startNewConversation({ keepCurrent: false });
   showHistory();
 });
-view.on("deleteAll", () => {
-  store.deleteAllConversations();
+view.on("deleteAll", async () => {
+  await history.removeAll();
   startNewConversation({ keepCurrent: false });
   showHistory();
 });

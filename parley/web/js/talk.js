@@ -31,7 +31,7 @@ const STATUS = {
 export const NEEDS_SETTINGS = ["invalid_api_key", "api_key_required", "access_code_required",
   "upstream_rate_limited"];
 
-export function createTalk({ view, thread, settings, auth, health }) {
+export function createTalk({ view, thread, settings, auth, health, history }) {
   let phase = "idle";
   let listener = null;
   let listenerReason = null;
@@ -121,7 +121,8 @@ export function createTalk({ view, thread, settings, auth, health }) {
       serverCanTranscribe,
       serverListener: recorder && ((callbacks) => recorder.createServerListener({
         ...callbacks,
-        transcribe: (blob, name) => api.transcribe(blob, name, auth()),
+        transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined,
+          navigator.language),
         onLevel: (level) => view.setLevel(level),
         onTranscribing: () => {
           transcribing = true;
@@ -241,7 +242,11 @@ export function createTalk({ view, thread, settings, auth, health }) {
         provider: s.provider === "auto" ? null : s.provider,
       };
       thread.push(turn);
-      for await (const { event, data } of api.conversation(body, auth(), mine.signal)) {
+      // With server history on, the server keeps both turns under this conversation's id.
+      const keep = history.keep(thread.current);
+      const who = keep ? { ...auth(), device: keep.device } : auth();
+      if (keep) body.sessionId = keep.sessionId;
+      for await (const { event, data } of api.conversation(body, who, mine.signal)) {
         if (event === "delta") {
           turn.content += data.text;
           handle.setText(turn.content);

@@ -227,11 +227,16 @@ export function createView() {
     item.setAttribute("data-testid", "message");
     item.dataset.role = turn.role;
     const who = el("span", "who", turn.role === "user" ? "You" : "Parley");
-    const text = el("p", "text", turn.content);
+    // Replies are meant to be spoken, but a model may still write **bold** or a list:
+    // shown through the escaping Markdown reader rather than as raw marks.
+    const rich = turn.role === "assistant";
+    const text = el(rich ? "div" : "p", "text");
+    const show = (value) => (rich ? renderMarkdown(text, value) : (text.textContent = value));
+    show(turn.content);
     item.append(who, text);
     const handle = {
       node: item,
-      setText(value) { text.textContent = value; },
+      setText: show,
       setPending(pending) { item.dataset.pending = pending ? "true" : "false"; },
       setInterrupted() {
         item.dataset.interrupted = "true";
@@ -411,9 +416,10 @@ export function createView() {
         if (item.id === currentId) li.setAttribute("aria-current", "true");
         const open = el("button", "open");
         open.type = "button";
+        const when = new Date(item.updatedAt).toLocaleString(undefined,
+          { dateStyle: "medium", timeStyle: "short" });
         open.append(el("strong", null, item.title || "Untitled"),
-          el("small", null, `${new Date(item.updatedAt).toLocaleString(undefined,
-            { dateStyle: "medium", timeStyle: "short" })} · ${item.turns} turns`));
+          el("small", null, `${when} · ${item.remote ? "from another device" : `${item.turns} turns`}`));
         open.addEventListener("click", () => {
           sheets.history.close();
           on("openConversation")(item.id);

@@ -16,9 +16,9 @@ const EXTENSIONS = { "audio/mp4": "m4a", "audio/webm": "webm", "audio/ogg": "ogg
 // serverless hosts.
 const MAX_SECONDS = 110;
 const FRAME_MS = 50;
-const NOISE_MS = 300; // the first moments set the room's noise floor
-const SPEECH_FACTOR = 2.5; // louder than the floor by this much counts as speech
+const SPEECH_FACTOR = 3; // louder than the room's noise floor by this much counts as speech
 const MIN_LEVEL = 0.012; // RMS below this is silence whatever the floor
+const FLOOR_RISE = 1.01; // the floor follows the quietest moments, and creeps up slowly
 
 export function recorderMimeType() {
   if (!window.MediaRecorder) return null;
@@ -60,7 +60,8 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
     source.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     const started = performance.now();
-    let floor = MIN_LEVEL / SPEECH_FACTOR;
+    // The noise floor is the quietest level lately: people may start talking at once.
+    let floor = MIN_LEVEL;
     let heard = false;
     let quietSince = 0;
     timer = setInterval(() => {
@@ -70,10 +71,7 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
       const level = Math.sqrt(sum / samples.length);
       const now = performance.now();
       onLevel(Math.min(1, level * 8));
-      if (now - started < NOISE_MS) {
-        floor = Math.max(floor, level);
-        return;
-      }
+      floor = Math.min(floor * FLOOR_RISE, Math.max(level, MIN_LEVEL / SPEECH_FACTOR));
       const loud = level > Math.max(MIN_LEVEL, floor * SPEECH_FACTOR);
       if (loud) {
         if (!heard) onInterim("…");
@@ -92,10 +90,15 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
     open = true;
     const mine = ++generation;
     chunks = [];
+    // Made now, inside the tap: iOS leaves an AudioContext made later suspended (silent).
+    const AudioContext = window.AudioContext || window.webkitAudioContext;
+    context = new AudioContext();
+    context.resume?.().catch(() => {});
     try {
       stream = await openMicrophone();
     } catch (problem) {
       open = false;
+      release();
       onError({ ...problem, fatal: true });
       return;
     }
@@ -107,8 +110,6 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
     recorder = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
     recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
     recorder.start();
-    const AudioContext = window.AudioContext || window.webkitAudioContext;
-    context = new AudioContext();
     watchLevels(context.createMediaStreamSource(stream));
     onListening();
   }

@@ -1,0 +1,97 @@
+"""The recorder path end to end: no speech recognition (an iPhone home-screen app, Firefox),
+Chromium's fake microphone playing real speech, and local models only — Whisper hears it,
+the offline model answers, Piper speaks the answer through an audio element."""
+
+from __future__ import annotations
+
+import io
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from tests.browser.conftest import CHROMIUM_ARGS, FAKES, IPHONE, chromium_executable, shot
+from tests.live import LiveServer
+from tests.speech.audio import espeak_wav, heard
+
+pytestmark = [pytest.mark.browser, pytest.mark.speech_models, pytest.mark.local_model]
+
+SAID = "How should the onboarding flow start for new students"
+
+# Recognition missing, as in an iPhone home-screen app; every audio play() is noted.
+INIT = """
+delete window.SpeechRecognition; delete window.webkitSpeechRecognition;
+window.__played = [];
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  if (this.src && !this.src.startsWith("data:")) window.__played.push(Date.now());
+  return play.call(this);
+};
+"""
+
+
+def speech_then_silence(path: Path) -> None:
+    """espeak-ng saying SAID, then 4 s of silence (Chromium loops the file)."""
+    with wave.open(io.BytesIO(espeak_wav(SAID))) as spoken:
+        params = spoken.getparams()
+        frames = spoken.readframes(spoken.getnframes())
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames + b"\0" * params.sampwidth * params.framerate * 4)
+
+
+@pytest.fixture(scope="module")
+def recording_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[Browser]:
+    audio = tmp_path_factory.mktemp("mic") / "turn.wav"
+    speech_then_silence(audio)
+    browser = playwright.chromium.launch(
+        executable_path=chromium_executable(), headless=True,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={audio}",
+              "--autoplay-policy=no-user-gesture-required"],
+    )
+    yield browser
+    browser.close()
+
+
+def test_a_home_screen_style_voice_turn_with_local_models_only(
+    recording_browser: Browser, serve: Callable[..., LiveServer]
+) -> None:
+    server = serve(local_model="auto", local_stt="auto", local_tts="piper")
+    context = recording_browser.new_context(**IPHONE)
+    context.add_init_script(path=str(FAKES))
+    context.add_init_script(script=INIT)
+    context.add_init_script(script=(
+        "localStorage.setItem('parley.settings', JSON.stringify("
+        "{pauseSeconds: 0.8, speakWith: 'server'}))"
+    ))
+    page: Page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(server.url)
+        mic = page.get_by_test_id("mic")
+        expect(mic).to_have_attribute("data-available", "true", timeout=15000)
+        mic.click()
+        expect(mic).to_have_attribute("data-state", "listening")
+        shot(page, "14-recording")
+        # Silence after the words ends the turn; Whisper hears it; the offline model answers.
+        user = page.get_by_test_id("message").first
+        try:
+            expect(user).to_have_attribute("data-role", "user", timeout=30000)
+        except AssertionError:
+            raise AssertionError(f"status: {page.get_by_test_id('status').inner_text()!r}") from None
+        assert heard(SAID, user.inner_text()) >= 5, user.inner_text()
+        reply = page.get_by_test_id("message").nth(1)
+        expect(reply).to_have_attribute("data-pending", "false", timeout=60000)
+        assert len(reply.locator(".text").inner_text().split()) >= 3
+        # The answer is spoken through server audio (Piper), not the browser's voices.
+        page.wait_for_function("() => window.__played.length >= 1", timeout=30000)
+        assert page.evaluate("window.__spoken.length") == 0
+        shot(page, "15-recorded-turn-answered")
+        # The microphone is released when Parley is not listening.
+        assert errors == []
+    finally:
+        context.close()
