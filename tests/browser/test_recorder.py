@@ -82,7 +82,8 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         try:
             expect(user).to_have_attribute("data-role", "user", timeout=30000)
         except AssertionError:
-            raise AssertionError(f"status: {page.get_by_test_id('status').inner_text()!r}") from None
+            status = page.get_by_test_id("status").inner_text()
+            raise AssertionError(f"no turn was heard; status: {status!r}") from None
         assert heard(SAID, user.inner_text()) >= 5, user.inner_text()
         reply = page.get_by_test_id("message").nth(1)
         expect(reply).to_have_attribute("data-pending", "false", timeout=60000)
@@ -91,7 +92,6 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         page.wait_for_function("() => window.__played.length >= 1", timeout=30000)
         assert page.evaluate("window.__spoken.length") == 0
         shot(page, "15-recorded-turn-answered")
-        # The microphone is released when Parley is not listening.
         assert errors == []
     finally:
         context.close()
