@@ -24,6 +24,13 @@ SAID = "How should the onboarding flow start for new students"
 INIT = """
 delete window.SpeechRecognition; delete window.webkitSpeechRecognition;
 window.__played = [];
+window.__streams = [];
+const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await getUserMedia(constraints);
+  window.__streams.push(stream);
+  return stream;
+};
 const play = HTMLMediaElement.prototype.play;
 HTMLMediaElement.prototype.play = function () {
   if (this.src && !this.src.startsWith("data:")) window.__played.push(Date.now());
@@ -65,7 +72,7 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
     context.add_init_script(script=INIT)
     context.add_init_script(script=(
         "localStorage.setItem('parley.settings', JSON.stringify("
-        "{pauseSeconds: 0.8, speakWith: 'server'}))"
+        "{pauseSeconds: 0.8, speakWith: 'server', turns: 'push-to-talk'}))"
     ))
     page: Page = context.new_page()
     errors: list[str] = []
@@ -74,7 +81,10 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         page.goto(server.url)
         mic = page.get_by_test_id("mic")
         expect(mic).to_have_attribute("data-available", "true", timeout=15000)
-        mic.click()
+        box = mic.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()  # held, as push-to-talk: the pause after the words ends the turn
         expect(mic).to_have_attribute("data-state", "listening")
         shot(page, "14-recording")
         # Silence after the words ends the turn; Whisper hears it; the offline model answers.
@@ -84,6 +94,7 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         except AssertionError:
             status = page.get_by_test_id("status").inner_text()
             raise AssertionError(f"no turn was heard; status: {status!r}") from None
+        page.mouse.up()
         assert heard(SAID, user.inner_text()) >= 5, user.inner_text()
         reply = page.get_by_test_id("message").nth(1)
         expect(reply).to_have_attribute("data-pending", "false", timeout=60000)
@@ -92,6 +103,12 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         page.wait_for_function("() => window.__played.length >= 1", timeout=30000)
         assert page.evaluate("window.__spoken.length") == 0
         shot(page, "15-recorded-turn-answered")
+        # The microphone was released when the turn ended: Parley speaks with it closed.
+        expect(mic).to_have_attribute("data-state", "speaking")
+        assert page.evaluate("window.__streams.length") == 1
+        assert page.evaluate(
+            "window.__streams.every(s => s.getTracks().every(t => t.readyState === 'ended'))"
+        )
         assert errors == []
     finally:
         context.close()
