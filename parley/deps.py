@@ -1,4 +1,8 @@
-"""Typed dependencies: the collaborators routes receive (tests swap them via overrides)."""
+"""Typed dependencies: the collaborators routes receive (tests swap them via overrides).
+
+All are `async def`: FastAPI runs a plain `def` dependency in a worker thread, and those
+thread hops were a large part of a turn's CPU.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ from parley.providers.registry import ProviderRegistry
 from parley.speech.services import SpeechServices
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry(request: Request) -> ProviderRegistry:
+async def get_registry(request: Request) -> ProviderRegistry:
     registry: ProviderRegistry = request.app.state.registry
     return registry
 
@@ -26,7 +30,7 @@ def get_registry(request: Request) -> ProviderRegistry:
 _KEY_SHAPE = re.compile(r"[\x21-\x7e]+")
 
 
-def bearer_key(
+async def bearer_key(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """The key from `Authorization: Bearer <key>`, if the header carries one."""
@@ -47,14 +51,14 @@ def bearer_key(
     return value
 
 
-def access_code(
+async def access_code(
     x_parley_access_code: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """The operator access code, when the person entered one."""
     return x_parley_access_code or None
 
 
-def get_speech(request: Request) -> SpeechServices:
+async def get_speech(request: Request) -> SpeechServices:
     """The app's speech engines (tests may override this dependency)."""
     speech: SpeechServices = request.app.state.speech
     return speech

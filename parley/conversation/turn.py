@@ -18,14 +18,16 @@ class Timings:
 
 
 @dataclass(frozen=True, slots=True)
-class Delta:
+class Sentence:
+    index: int
     text: str
 
 
 @dataclass(frozen=True, slots=True)
-class Sentence:
-    index: int
+class Delta:
     text: str
+    # Sentences this text completed: sent with it, in one write, right after it.
+    sentences: tuple[Sentence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +50,14 @@ TurnEvent = Delta | Sentence | Done | Failed
 
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
-    """Deadlines for the part of a turn after the provider's own first-token deadline."""
+    """The longest a turn may run, whatever the provider does.
+
+    A stalled stream is the provider's to end (the OpenAI client's read timeout, the
+    local model's token limit): a timeout scope around every event here cost more than
+    the rest of the turn's bookkeeping together.
+    """
 
     total_seconds: float
-    idle_seconds: float = 30.0
 
 
 async def run_turn(
@@ -63,7 +69,8 @@ async def run_turn(
 ) -> AsyncGenerator[TurnEvent, None]:
     """Stream one reply. Always ends with exactly one `Done` or `Failed`.
 
-    `speak=False` skips sentence events (a brief is read, not spoken).
+    Sentences ride on the `Delta` that completes them; the last one (after the stream
+    ends) comes as a `Sentence`. `speak=False` skips sentences (a brief is read, not spoken).
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -76,31 +83,21 @@ async def run_turn(
     index = 0
     upstream = provider.stream(request).__aiter__()
     try:
-        while True:
-            now = loop.time()
-            if now >= deadline:
-                raise errors.StreamTooLong()
-            # The timeout wraps only the await, never a yield (see openai_compat).
-            try:
-                async with asyncio.timeout_at(min(deadline, now + limits.idle_seconds)):
-                    event = await anext(upstream)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                if loop.time() >= deadline:
-                    raise errors.StreamTooLong() from None
-                raise errors.UpstreamTimeout(
-                    "The model stopped answering part-way through. Please try again."
-                ) from None
+        async for event in upstream:
             if isinstance(event, TextDelta):
+                now = loop.time()
+                if now >= deadline:
+                    raise errors.StreamTooLong()
                 if first_token_at is None:
-                    first_token_at = loop.time()
+                    first_token_at = now
                 parts.append(event.text)
-                yield Delta(event.text)
+                sentences: tuple[Sentence, ...] = ()
                 if splitter is not None:
-                    for text in splitter.feed(event.text):
-                        yield Sentence(index, text)
-                        index += 1
+                    done = splitter.feed(event.text)
+                    if done:
+                        sentences = tuple(Sentence(index + i, t) for i, t in enumerate(done))
+                        index += len(done)
+                yield Delta(event.text, sentences)
             elif isinstance(event, Usage):
                 usage = event
             elif isinstance(event, ModelInfo):

@@ -23,7 +23,7 @@ NO_OWNER = (
 )
 
 
-def get_store(request: Request) -> HistoryStore:
+async def get_store(request: Request) -> HistoryStore:
     """The history store; 404 storage_disabled when this server keeps no history."""
     store = store_from_request(request)
     if store is None:
@@ -52,7 +52,7 @@ async def get_identity(
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 
 
-def require_owner(identity: IdentityDep) -> str:
+async def require_owner(identity: IdentityDep) -> str:
     """The owner whose history the request reads or writes; 401 when there is none."""
     if identity.owner is None:
         raise errors.Unauthenticated(NO_OWNER)

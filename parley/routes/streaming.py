@@ -45,12 +45,19 @@ def done_payload(done: Done) -> dict[str, Any]:
     }
 
 
+def _sentence(sentence: Sentence) -> bytes:
+    return _sse("sentence", {"index": sentence.index, "text": sentence.text})
+
+
 def encode(event: TurnEvent) -> bytes:
-    """One turn event as SSE bytes."""
+    """One turn event as SSE bytes: a delta and the sentences it completed go out together."""
     if isinstance(event, Delta):
-        return _sse("delta", {"text": event.text})
+        frame = _sse("delta", {"text": event.text})
+        if event.sentences:
+            frame += b"".join(_sentence(s) for s in event.sentences)
+        return frame
     if isinstance(event, Sentence):
-        return _sse("sentence", {"index": event.index, "text": event.text})
+        return _sentence(event)
     if isinstance(event, Done):
         return _sse("done", done_payload(event))
     error = event.error
