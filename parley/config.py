@@ -180,3 +180,8 @@ class Settings(BaseSettings):
     @property
     def default_openai_model(self) -> str:
         return self.openai_model[0]
+
+    @property
+    def turn_seconds(self) -> float:
+        """The longest one answer may stream: the upstream's budget or the stream cap."""
+        return min(self.total_timeout, self.max_stream_seconds)

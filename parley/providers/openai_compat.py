@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 _MAX_BACKOFF = 4.0
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DRAIN_SECONDS = 0.1
+_STALLED = "The model stopped answering part-way through. Please try again."
 
 
 class OpenAICompatProvider:
@@ -90,6 +91,7 @@ class OpenAICompatProvider:
         # request.max_tokens is not sent: servers disagree on the field's name (max_tokens,
         # max_completion_tokens, n_predict) and the prompts already keep answers short.
         response: AsyncAPIResponse[Any] | None = None
+        started = False
         try:
             # The deadline covers connecting, retries and the first words; it wraps no
             # `yield`, because a timeout scope that spans a yield would cancel the consumer.
@@ -97,6 +99,7 @@ class OpenAICompatProvider:
                 response = await self._open(client, body)
                 lines = response.iter_lines()
                 head, finished = await _read_until_text(lines)
+            started = True
             for event in head:
                 yield event
             if not finished:
@@ -113,12 +116,13 @@ class OpenAICompatProvider:
                     "The model service stopped in the middle of the answer. Please try again."
                 )
             await _drain(lines)
-        except TimeoutError:
-            raise errors.UpstreamTimeout() from None
+        except (TimeoutError, httpx2.TimeoutException):
+            # After the first words, a timeout is the client's read timeout: the stream
+            # went silent part-way (see setup.openai_client).
+            raise (errors.UpstreamTimeout(_STALLED) if started else errors.UpstreamTimeout()
+                   ) from None
         except openai.OpenAIError as exc:
             raise translate_openai_error(exc) from None
-        except httpx2.TimeoutException:
-            raise errors.UpstreamTimeout() from None
         except httpx2.HTTPError:
             # Reading a streaming response surfaces the HTTP stack's own errors, unwrapped.
             raise errors.UpstreamError(

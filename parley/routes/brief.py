@@ -53,6 +53,6 @@ async def brief(
     )
     stream = wants_stream(request, body.stream)
     release = await admit(request, choice.api_key)
-    limits = TurnLimits(total_seconds=settings.max_stream_seconds)
+    limits = TurnLimits(total_seconds=settings.turn_seconds)
     events = run_turn(provider, chat, limits, speak=False)
     return await respond(request, events, stream=stream, release=release)

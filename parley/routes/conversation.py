@@ -87,7 +87,7 @@ async def conversation(
         # Resolve the owner first: a bad identity must fail before any model is paid for.
         owner = await owner_from_request(request)
     release = await admit(request, choice.api_key)
-    limits = TurnLimits(total_seconds=settings.max_stream_seconds)
+    limits = TurnLimits(total_seconds=settings.turn_seconds)
     events = run_turn(provider, chat, limits, speak=stream)
     if store is not None and owner is not None and body.session_id is not None:
         try:

@@ -51,6 +51,7 @@ Fault = Literal[
     "hang",
     "hang_after_headers",
     "drop",
+    "stall",
     "malformed",
     "error_event",
     "slow_headers",
@@ -62,7 +63,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = get_args(Endpoint)
 
 _STATUS_FAULTS: Final = frozenset({"401", "429", "429_quota", "500", "503"})
 _WAIT_FAULTS: Final = frozenset({"hang", "slow_headers"})
-_CUT_FAULTS: Final = frozenset({"drop", "malformed", "error_event"})
+_CUT_FAULTS: Final = frozenset({"drop", "stall", "malformed", "error_event"})
 # Which faults make sense where: a transcription has no body stream to cut short.
 SUPPORTED_FAULTS: Final[Mapping[Endpoint, frozenset[str]]] = {
     "chat": FAULTS,
@@ -130,7 +131,7 @@ class Script:
     token_delay: float = 0.0  # seconds between content chunks (audio chunks for speech)
     first_token_delay: float = 0.0  # seconds between the headers and the first content
     fault: Fault | None = None
-    fault_after: int = 2  # drop / malformed / error_event: after this many content pieces
+    fault_after: int = 2  # drop / stall / malformed / error_event: after this many pieces
     retry_after: float = 1.0  # 429: the retry-after the fake asks for
     status: int | None = None  # answer with this HTTP status and an OpenAI error body
     times: int = 1  # how many requests this script answers before the next one applies
@@ -763,6 +764,9 @@ async def _stream_chat(request: web.Request, body: dict[str, Any], script: Scrip
     if script.fault == "drop":  # abruptly: no terminating chunk, no [DONE]
         turn.finished = True
         return _cut(request, response)
+    if script.fault == "stall":  # the connection stays open and silent, as a wedged GPU does
+        await _hang(request)
+        return _cut(request, response)
     turn.finished = await _finish(response)
     return response
 
@@ -802,7 +806,7 @@ async def _complete_chat(request: web.Request, script: Script, reply: _Reply,
     body = _completion_body(reply)
     if script.fault == "malformed":
         body = body[: len(body) // 2]
-    elif script.fault in ("hang_after_headers", "drop"):
+    elif script.fault in ("hang_after_headers", "drop", "stall"):
         return await _partial_json(request, body, script, turn)
     turn.finished = True
     return web.Response(body=body, content_type="application/json")
@@ -821,6 +825,8 @@ async def _partial_json(request: web.Request, body: bytes, script: Script,
         await _hang(request)
         return _cut(request, response)
     turn.finished = await _send(response, body[: len(body) // 2])
+    if script.fault == "stall":
+        await _hang(request)
     return _cut(request, response)
 
 

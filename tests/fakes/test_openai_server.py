@@ -319,6 +319,22 @@ async def test_drop_cuts_the_stream(fake: FakeOpenAI, client: AsyncOpenAI) -> No
     assert fake.disconnects == 0
 
 
+async def test_stall_goes_silent_after_some_text(fake: FakeOpenAI) -> None:
+    fake.script(Script(fault="stall", fault_after=2))
+
+    chunks: list[Any] = []
+    async with AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0,
+                           timeout=0.3) as client:
+        with pytest.raises(openai.APITimeoutError):
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True)
+            async for chunk in stream:
+                chunks.append(chunk)
+
+    assert _text(chunks) == "".join(tokenize(default_reply(QUESTION))[:2])
+    assert await fake.wait_for_async(lambda: fake.disconnects == 1, 1.0)
+
+
 async def test_malformed_event_fails_to_parse(fake: FakeOpenAI, client: AsyncOpenAI) -> None:
     fake.script(Script(fault="malformed"))
 

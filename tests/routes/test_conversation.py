@@ -192,6 +192,23 @@ async def test_mid_stream_failure_ends_with_an_error_event_and_the_partial(
     assert REPLY.startswith(partial)
 
 
+async def test_a_stream_that_goes_silent_ends_with_the_partial_kept(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(first_token_timeout=0.5)
+    fake.script(Script(reply=REPLY, fault="stall", fault_after=3))
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        async with http.stream("POST", "/api/conversation", json=turn(stream=True)) as response:
+            assert response.status_code == 200
+            got = await collect(response)
+    assert [name for name, _ in got].count("delta") == 3
+    name, error = got[-1]
+    assert name == "error" and error["code"] == "upstream_timeout"
+    assert "part-way" in error["message"]
+    assert error["partial"] and REPLY.startswith(error["partial"])
+    assert await fake.wait_for_async(lambda: fake.disconnects == 1, 2.0)
+
+
 async def test_mid_stream_failure_in_json_mode_keeps_the_partial(
     client: httpx.AsyncClient, fake: FakeOpenAI
 ) -> None:
