@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,12 +59,13 @@ def raw_llama(rounds: int) -> list[Run]:
     system = system_prompt("sparring", small_model=True)
     runs: list[Run] = []
     for i in range(rounds + 1):
-        messages = [
+        messages: list[Any] = [
             {"role": "system", "content": system},
             {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]},
         ]
         start = time.perf_counter()
         stamps: list[float] = []
+        chunk: Any
         for chunk in llama.create_chat_completion(
             messages=messages, stream=True, temperature=TEMPERATURE,
             repeat_penalty=REPEAT_PENALTY, max_tokens=MAX_TOKENS,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 
 
-async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def events(response: httpx.Response) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
     """Yield (event, data) pairs as they arrive on the wire."""
     name = "message"
     data: list[str] = []

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
 ]
 
-IPHONE = {
+IPHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 3,
     "is_mobile": True,

@@ -40,7 +40,7 @@ class Local(_Named):
 
 def registry(local: bool = True, **kwargs: str) -> ProviderRegistry:
     providers = {"openai": OpenAI(), **({"local": Local()} if local else {})}
-    return ProviderRegistry(providers, **kwargs)  # type: ignore[arg-type]
+    return ProviderRegistry(providers, **kwargs)
 
 
 def test_a_key_means_openai() -> None:

@@ -14,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from parley.config import Settings
 from tests.fakes.openai_server import FakeOpenAI
@@ -78,6 +79,7 @@ def test_every_endpoint_survives_generated_requests(fuzzed_server: LiveServer) -
     )
     counts: dict[str, int] = {}
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"Parley's OpenAPI document is invalid: {result.err()}"
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
         counts[label] = sum(fuzz(operation, mode, n) for mode, n in EXAMPLES.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -200,7 +200,7 @@ async def test_piper_streams_the_first_sentence_before_making_the_rest(
     server: LiveServer, fmt: str
 ) -> None:
     voice = GatedVoice(engines.piper_voice())
-    tts = PiperTTS(voice, formats=("wav", "mp3"))
+    tts = PiperTTS(cast(Any, voice), formats=("wav", "mp3"))
     engines.use_local_models(server, tts=tts)
     received = b""
     made_when_heard = None
@@ -223,7 +223,7 @@ async def test_piper_streams_the_first_sentence_before_making_the_rest(
 @pytest.mark.speech_models
 async def test_a_listener_who_leaves_stops_piper(server: LiveServer) -> None:
     voice = GatedVoice(engines.piper_voice())
-    tts = PiperTTS(voice, formats=("wav",))
+    tts = PiperTTS(cast(Any, voice), formats=("wav",))
     engines.use_local_models(server, tts=tts)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         async with http.stream("POST", "/api/speech", json={"text": TEXT * 3}) as r:

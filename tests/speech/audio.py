@@ -66,7 +66,7 @@ def recorded(name: str, text: str = QUESTION) -> bytes:
 def encode(wav: bytes, recording: Recording) -> bytes:
     """Re-encode a WAV file into another container and codec, in memory."""
     out = io.BytesIO()
-    with av.open(io.BytesIO(wav)) as source, av.open(
+    with av.open(io.BytesIO(wav), "r") as source, av.open(
         out, "w", format=recording.container, options=recording.options or {}
     ) as target:
         stream: Any = target.add_stream(recording.codec, rate=recording.rate)
@@ -107,7 +107,7 @@ def heard(expected: str, transcript: str) -> int:
 
 def decode_pcm(audio: bytes) -> tuple[int, int]:
     """(sample rate, number of samples) of a whole audio file, decoded with PyAV."""
-    with av.open(io.BytesIO(audio)) as source:
+    with av.open(io.BytesIO(audio), "r") as source:
         rate = source.streams.audio[0].codec_context.sample_rate
         samples = sum(frame.samples for frame in source.decode(audio=0))
     return rate, samples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -71,7 +71,7 @@ async def test_mp3_streams_and_decodes() -> None:
 
 async def test_first_sentence_arrives_before_the_rest_is_made() -> None:
     voice = CountingVoice(engines.piper_voice())
-    tts = PiperTTS(voice, formats=("wav",))
+    tts = PiperTTS(cast(Any, voice), formats=("wav",))
     audio = tts.synthesize(TEXT, voice=None, fmt="wav", api_key=None)
     first = await anext(audio)
     assert len(first) > 44  # the header and the first sentence's samples
@@ -83,7 +83,7 @@ async def test_first_sentence_arrives_before_the_rest_is_made() -> None:
 
 async def test_closing_the_stream_stops_synthesis() -> None:
     voice = CountingVoice(engines.piper_voice())
-    tts = PiperTTS(voice, formats=("wav",))
+    tts = PiperTTS(cast(Any, voice), formats=("wav",))
     audio = tts.synthesize(TEXT * 5, voice=None, fmt="wav", api_key=None)
     await anext(audio)
     await audio.aclose()  # type: ignore[attr-defined]
