@@ -42,9 +42,11 @@ test: check browsers services
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.test-installed
+	scripts/ensure-system.sh
 	$(PY) -m bench
 
 soak: $(VENV)/.test-installed
+	scripts/ensure-system.sh
 	$(PY) -m bench.soak
 
 scale: $(VENV)/.test-installed services

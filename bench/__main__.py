@@ -1,12 +1,16 @@
-"""`make bench`: every benchmark, one after the other."""
+"""`make bench`: every benchmark, one after the other, each printing its own table."""
 
 from __future__ import annotations
 
-from bench import local_model
+from bench import local_model, offline_voice, performance
 
 
 def main() -> None:
+    performance.main()
+    print()
     local_model.main()
+    print()
+    offline_voice.main([])
 
 
 if __name__ == "__main__":

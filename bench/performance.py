@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -29,7 +30,7 @@ from tests.live import ROOT
 
 KEY = "sk-bench-0123456789abcdef"
 MESSAGE = "How do I make onboarding less overwhelming?"
-WRK_SECONDS = 8
+WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "8"))  # shorter for a quick look
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _ms(text: str) -> float:
 
 
 @contextmanager
-def _wrk_script(body: dict[str, object], accept: str) -> Iterator[str]:
+def _wrk_script(body: dict[str, object], accept: str, pause_ms: int) -> Iterator[str]:
     lua = (
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(json.dumps(body))}\n"
@@ -54,6 +55,17 @@ def _wrk_script(body: dict[str, object], accept: str) -> Iterator[str]:
         f'wrk.headers["Accept"] = "{accept}"\n'
         f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
     )
+    if pause_ms:
+        # Answers of equal length keep a closed loop's connections in step: all of them
+        # would send at the same instant, every time, and measure a 50-request burst rather
+        # than 50 people talking. A random pause between requests (not counted in latency)
+        # spreads them out, as real turns are.
+        lua += (
+            "local threads = 0\n"
+            "function setup(thread) threads = threads + 1; thread:set('seed', threads) end\n"
+            "function init(args) math.randomseed(seed * 7919 + os.time()) end\n"
+            f"function delay() return math.random(0, {pause_ms}) end\n"
+        )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua)
     try:
@@ -62,10 +74,11 @@ def _wrk_script(body: dict[str, object], accept: str) -> Iterator[str]:
         Path(handle.name).unlink()
 
 
-def wrk(url: str, body: dict[str, object], concurrency: int, *, sse: bool) -> WrkResult:
+def wrk(url: str, body: dict[str, object], concurrency: int, *, sse: bool,
+        pause_ms: int = 0) -> WrkResult:
     """Closed-loop load at a fixed concurrency for WRK_SECONDS; latency to the last byte."""
     accept = "text/event-stream" if sse else "application/json"
-    with _wrk_script(body, accept) as script:
+    with _wrk_script(body, accept, pause_ms) as script:
         out = subprocess.run(
             ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency),
              "-d", f"{WRK_SECONDS}s", "--latency", "-s", script, url],
@@ -84,23 +97,26 @@ def wrk(url: str, body: dict[str, object], concurrency: int, *, sse: bool) -> Wr
     return WrkResult(_ms(p50.group(1)), _ms(p99.group(1)), float(rps.group(1)), errors)
 
 
-def latency_table(parley_url: str, fake_url: str) -> list[str]:
-    """Added latency of /api/conversation (JSON and SSE) at concurrency 1, 50 and 200."""
+def latency_table(parley_url: str, fake_url: str, levels: tuple[int, ...] = (1, 50, 200),
+                  upstream: str = "instant", pause_ms: int = 0) -> list[str]:
+    """Added latency of /api/conversation (JSON and SSE) at each concurrency level."""
     rows = []
     direct_body = {"model": "gpt-4.1-mini", "stream": True,
                    "stream_options": {"include_usage": True},
                    "messages": [{"role": "user", "content": MESSAGE}]}
-    for concurrency in (1, 50, 200):
-        direct = wrk(f"{fake_url}/chat/completions", direct_body, concurrency, sse=True)
+    for concurrency in levels:
+        direct = wrk(f"{fake_url}/chat/completions", direct_body, concurrency, sse=True,
+                     pause_ms=pause_ms)
         wait_quiet(0.5)
         for sse in (False, True):
             through = wrk(f"{parley_url}/api/conversation", {"message": MESSAGE},
-                          concurrency, sse=sse)
+                          concurrency, sse=sse, pause_ms=pause_ms)
             wait_quiet(0.5)
             added_50 = through.p50_ms - direct.p50_ms
             added_99 = through.p99_ms - direct.p99_ms
             rows.append(
-                f"| {'SSE' if sse else 'JSON'} | {concurrency} | {direct.p50_ms:.2f} / "
+                f"| {upstream} | {'SSE' if sse else 'JSON'} | {concurrency} | "
+                f"{direct.p50_ms:.2f} / "
                 f"{direct.p99_ms:.2f} | {through.p50_ms:.2f} / {through.p99_ms:.2f} | "
                 f"**{added_50:+.2f} / {added_99:+.2f}** | "
                 f"{through.per_second:.0f} ({direct.per_second:.0f}) | {through.errors} |"
@@ -249,13 +265,21 @@ def main() -> None:
     env = {"PARLEY_MAX_CONCURRENT_STREAMS": "5000"}
     print("## Parley's own cost against the fake OpenAI (loopback, 2 cores)\n")
     print("Latency to the last byte (wrk, closed loop, "
-          f"{WRK_SECONDS} s a point), instant upstream; direct = the fake's own endpoint.\n")
-    print("| answer | concurrency | direct p50 / p99 ms | Parley p50 / p99 ms | "
+          f"{WRK_SECONDS} s a point); direct = the fake's own endpoint. An instant upstream "
+          "answers at once (Parley's ceiling: req/s at concurrency 200 is its maximum); a "
+          "model-like one waits 200 ms for the first token, then 20 ms a token, and each "
+          "connection pauses 0-800 ms between requests so they do not arrive in lockstep.\n")
+    print("| upstream | answer | concurrency | direct p50 / p99 ms | Parley p50 / p99 ms | "
           "added p50 / p99 ms | Parley req/s (direct) | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with fake_openai() as fake_url, parley({**env, "PARLEY_OPENAI_BASE_URL": fake_url}) as p:
         wrk(f"{p.url}/api/conversation", {"message": MESSAGE}, 10, sse=False)  # warm-up
         for row in latency_table(p.url, fake_url):
+            print(row, flush=True)
+    with fake_openai("--first-token-delay", "0.2", "--token-delay", "0.02") as fake_url, \
+            parley({**env, "PARLEY_OPENAI_BASE_URL": fake_url}) as p:
+        wrk(f"{p.url}/api/conversation", {"message": MESSAGE}, 10, sse=False)  # warm-up
+        for row in latency_table(p.url, fake_url, (1, 50, 200), "model-like", pause_ms=800):
             print(row, flush=True)
     print("\n| figure | sample | result | | |")
     print("| --- | --- | --- | --- | --- |")
