@@ -16,7 +16,9 @@ from parley import errors
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
-    400: ("bad_request", "The request was not understood. Check it and try again."),
+    # FastAPI's answer to a body it cannot parse (a 5,000-digit number, a broken form).
+    400: ("bad_request", "Parley could not read the request body. Check that it is well-formed "
+          "JSON (or form data, for audio) and try again."),
     404: ("not_found", "There is nothing at this address."),
     405: ("method_not_allowed", "This address does not accept that method."),
     413: ("payload_too_large", "That request is too large."),

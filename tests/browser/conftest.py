@@ -115,6 +115,13 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
 def shot(page: Page, name: str) -> None:
     """Keep a screenshot of a state worth looking at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # Let entrance animations (a sheet rising, a message appearing) finish, or the picture
+    # shows a half-transparent sheet; looping ones (the speaking wave) never finish.
+    page.evaluate(
+        "Promise.all(document.getAnimations()"
+        ".filter(a => a.effect && a.effect.getTiming().iterations !== Infinity)"
+        ".map(a => a.finished.catch(() => null)))"
+    )
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 

@@ -175,6 +175,27 @@ async def test_upstream_failures_before_any_text_are_http_errors(
         assert response.headers["retry-after"] == "30"
 
 
+async def test_the_server_stays_healthy_after_every_fault(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(first_token_timeout=0.5, retry_budget=0.3)
+    faults = ["401", "429", "429_quota", "500", "503", "hang", "hang_after_headers", "drop",
+              "stall", "malformed", "error_event", "slow_headers"]
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        for fault in faults:
+            fake.script(Script(reply=REPLY, fault=fault, times=3))  # type: ignore[arg-type]
+            for stream in (False, True):
+                await http.post("/api/conversation", json=turn(stream=stream))
+            fake.reset()
+        fake.script(Script(reply=REPLY))
+        after = await http.post("/api/conversation", json=turn())
+        health = await http.get("/api/health")
+    assert after.status_code == 200 and after.json()["reply"] == REPLY
+    assert health.status_code == 200
+    assert server.app.state.streams.active == 0
+    assert await fake.wait_for_async(lambda: fake.open_streams == 0, 2.0)
+
+
 @pytest.mark.parametrize("fault", ["drop", "malformed", "error_event"])
 async def test_mid_stream_failure_ends_with_an_error_event_and_the_partial(
     client: httpx.AsyncClient, fake: FakeOpenAI, fault: str
@@ -284,6 +305,23 @@ async def test_bad_input_gets_a_clear_error(
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
     assert KEY not in response.text
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"message": "hi", "history": ' + b"9" * 5000 + b"}",  # past Python's int digit limit
+        b'{"message": 1e999}',
+        b'{"message": "hi", "mode": -1e400}',
+    ],
+)
+async def test_huge_numbers_get_4xx(client: httpx.AsyncClient, fake: FakeOpenAI, raw: bytes) -> None:
+    response = await client.post(
+        "/api/conversation", content=raw, headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["message"].endswith(".")
     assert fake.requests == []
 
 

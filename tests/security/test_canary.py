@@ -18,7 +18,7 @@ from tests.speech.audio import silent_wav
 
 CANARY = "sk-proj-CANARYkey0123456789abcdefghijQRSTUV"
 SECRETS = (CANARY, CANARY[-6:])
-FAULTS = ["401", "429", "500", "hang", "drop", "malformed", "error_event"]
+FAULTS = ["401", "429", "500", "hang", "drop", "stall", "malformed", "error_event"]
 HISTORY = [{"role": "user", "content": "Onboarding is heavy."},
            {"role": "assistant", "content": "Where do people drop off?"}]
 
