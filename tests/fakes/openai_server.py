@@ -29,7 +29,6 @@ import math
 import re
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
@@ -37,10 +36,12 @@ import wave
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Final, Literal, get_args
 
 from aiohttp import BodyPartReader, web
+
+from tests.fakes.background import BackgroundServer
 
 Fault = Literal[
     "401",
@@ -1181,8 +1182,11 @@ def _build_app(state: _State) -> web.Application:
 # The server
 
 
-class FakeOpenAI:
+class FakeOpenAI(BackgroundServer):
     """A fake OpenAI API on 127.0.0.1, served from a background thread with its own loop."""
+
+    label = "fake OpenAI server"
+    shutdown_grace = _SHUTDOWN_GRACE
 
     def __init__(
         self,
@@ -1193,87 +1197,19 @@ class FakeOpenAI:
         accept_keys: Collection[str] | None = None,
         record: bool = True,
     ) -> None:
-        self._host = host
-        self._wanted_port = port
-        self._port: int | None = None
+        super().__init__(port, host=host)
         self._state = _State(defaults or Script(), accept_keys, record)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._startup_error: BaseException | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------
+    def _app(self) -> web.Application:
+        return _build_app(self._state)
 
-    def start(self) -> None:
-        """Start serving in a background thread; returns once the port accepts connections."""
-        if self._thread is not None:
-            raise RuntimeError("The fake OpenAI server is already running.")
-        sock = socket.create_server((self._host, self._wanted_port))
-        self._port = sock.getsockname()[1]
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(sock, ready), name=f"fake-openai-{self._port}", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        if self._startup_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("The fake OpenAI server failed to start.") from self._startup_error
-
-    def stop(self) -> None:
-        """Stop serving: hanging requests are cut off and the thread is joined."""
-        thread, loop, stop_event = self._thread, self._loop, self._stop_event
-        if thread is None:
-            return
-        if loop is not None and stop_event is not None:
-            try:
-                loop.call_soon_threadsafe(stop_event.set)
-            except RuntimeError:  # the loop already closed after a crash
-                pass
-        thread.join()
-        self._thread = self._loop = self._stop_event = None
-
-    def __enter__(self) -> FakeOpenAI:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
-        try:
-            asyncio.run(self._serve(sock, ready))
-        except BaseException as exc:  # reported to start(), which re-raises it
-            self._startup_error = exc
-        finally:
-            sock.close()  # a no-op once the server owned and closed it
-            ready.set()
-
-    async def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
+    async def _on_serving(self) -> None:
         self._state.stopping = False
-        runner = web.AppRunner(_build_app(self._state), access_log=None,
-                               shutdown_timeout=_SHUTDOWN_GRACE)
-        await runner.setup()
-        try:
-            await web.SockSite(runner, sock).start()
-            ready.set()
-            await self._stop_event.wait()
-        finally:
-            self._state.stopping = True
-            await runner.cleanup()
+
+    async def _on_stopping(self) -> None:
+        self._state.stopping = True
 
     # -- addresses ------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        if self._port is None:
-            raise RuntimeError("The fake OpenAI server has not been started.")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -1339,24 +1275,6 @@ class FakeOpenAI:
     def max_open_streams(self) -> int:
         """The most streamed chat responses that were in progress at once."""
         return self.stats().max_open
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-        """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-    async def wait_for_async(self, predicate: Callable[[], bool], seconds: float = 2.0) -> bool:
-        """Like `wait_for`, without blocking the caller's event loop."""
-        deadline = time.monotonic() + seconds
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
 
 
 # ---------------------------------------------------------------------------------------------

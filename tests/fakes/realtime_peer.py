@@ -32,7 +32,6 @@ import json
 import math
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -40,9 +39,9 @@ import time
 import wave
 from collections import Counter
 from collections.abc import Callable, Collection, Coroutine, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aioice.ice
@@ -56,6 +55,8 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
+
+from tests.fakes.background import BackgroundServer
 
 DEFAULT_USER_TRANSCRIPT: Final = "I want to redesign our onboarding."
 DEFAULT_ASSISTANT_TEXT: Final = (
@@ -818,86 +819,37 @@ def _response_body(response: _Response, status: str, output: list[dict[str, Any]
 # The thread-facing fake
 
 
-class FakeRealtimePeer:
+class FakeRealtimePeer(BackgroundServer):
     """A fake OpenAI Realtime API on 127.0.0.1, served from a background thread with its loop."""
 
+    label = "fake realtime peer"
+    wait_seconds = 5.0
+
     def __init__(self, port: int = 0, *, accept_keys: Collection[str] | None = None) -> None:
-        self._wanted_port = port
-        self._port: int | None = None
+        super().__init__(port)
         self._lock = threading.Lock()
         self._accept_keys = accept_keys
         self._server: _Server | None = None
         self._pending_script = RealtimeScript()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._startup_error: BaseException | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start serving in a background thread; returns once the port accepts connections."""
-        if self._thread is not None:
-            raise RuntimeError("The fake realtime peer is already running.")
+    def _before_start(self) -> None:
         # Synthesized here, before the loop runs, so no event loop ever blocks on espeak-ng.
         speech = speech_pcm(self._pending_script.assistant_text)
         self._server = _Server(self._lock, self._accept_keys, speech)
         self._server.script = self._pending_script
-        sock = socket.create_server(("127.0.0.1", self._wanted_port))
-        self._port = sock.getsockname()[1]
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(sock, ready),
-                                        name=f"fake-realtime-{self._port}", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if self._startup_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("The fake realtime peer failed to start.") from self._startup_error
 
-    def stop(self) -> None:
-        """Close every call, stop serving and join the thread."""
-        thread, loop, stop_event = self._thread, self._loop, self._stop_event
-        if thread is None:
-            return
-        if loop is not None and stop_event is not None:
-            with contextlib.suppress(RuntimeError):  # the loop already closed after a crash
-                loop.call_soon_threadsafe(stop_event.set)
-        thread.join()
-        self._thread = self._loop = self._stop_event = None
+    def _thread_context(self) -> AbstractContextManager[object]:
+        return loopback_ice()
 
-    def __enter__(self) -> FakeRealtimePeer:
-        self.start()
-        return self
+    def _app(self) -> web.Application:
+        return self._require_server().app()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
-        try:
-            with loopback_ice():
-                asyncio.run(self._serve(sock, ready))
-        except BaseException as exc:  # reported to start(), which re-raises it
-            self._startup_error = exc
-        finally:
-            sock.close()  # a no-op once the server owned and closed it
-            ready.set()
-
-    async def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+    async def _on_stopped(self) -> None:
         server = self._require_server()
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.SockSite(runner, sock).start()
-            ready.set()
-            await self._stop_event.wait()
-        finally:
-            await runner.cleanup()
-            await asyncio.gather(*(server.close_call(c) for c in server.calls))
-            await asyncio.gather(*server.tasks, return_exceptions=True)
+        await asyncio.gather(*(server.close_call(c) for c in server.calls))
+        await asyncio.gather(*server.tasks, return_exceptions=True)
 
     def _require_server(self) -> _Server:
         if self._server is None:
@@ -905,13 +857,6 @@ class FakeRealtimePeer:
         return self._server
 
     # -- addresses --------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        if self._port is None:
-            raise RuntimeError("The fake realtime peer has not been started.")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -1051,24 +996,6 @@ class FakeRealtimePeer:
         """When (time.monotonic()) the latest call closed."""
         call = self.call
         return call.closed_at if call else None
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-        """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-    async def wait_for_async(self, predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
-        """Like `wait_for`, without blocking the caller's event loop."""
-        deadline = time.monotonic() + seconds
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
 
     def _find_received(self, kind: str) -> dict[str, Any] | None:
         return next((e for e in self.received_events if e.get("type") == kind), None)

@@ -316,7 +316,9 @@ async def test_bad_input_gets_a_clear_error(
         b'{"message": "hi", "mode": -1e400}',
     ],
 )
-async def test_huge_numbers_get_4xx(client: httpx.AsyncClient, fake: FakeOpenAI, raw: bytes) -> None:
+async def test_huge_numbers_get_4xx(
+    client: httpx.AsyncClient, fake: FakeOpenAI, raw: bytes
+) -> None:
     response = await client.post(
         "/api/conversation", content=raw, headers={"content-type": "application/json"}
     )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from parley.conversation.persona import system_prompt
+from tests import errors
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.live import LiveServer
 
@@ -26,12 +27,7 @@ async def mint(server: LiveServer, body: dict[str, Any] | None = None,
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    for secret in (KEY, KEY[-6:], KEY[-4:], OPERATOR[-4:]):
-        assert secret not in response.text
-    return error
+    return errors.assert_error(response, status, code, secrets=(KEY, OPERATOR))
 
 
 async def test_a_key_mints_a_secret_for_the_browser(server: LiveServer, fake: FakeOpenAI) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from parley.speech.piper_local import PiperTTS
+from tests import errors
 from tests.fakes.openai_server import FakeOpenAI, Script, speech_audio
 from tests.live import LiveServer
 from tests.speech import engines
@@ -34,11 +35,7 @@ async def speak(server: LiveServer, body: dict[str, Any], **kwargs: Any) -> http
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert KEY[-4:] not in response.text
-    return error
+    return errors.assert_error(response, status, code, secrets=(KEY,))
 
 
 # --- OpenAI, through the fake ----------------------------------------------------------

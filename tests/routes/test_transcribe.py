@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import errors
 from tests.fakes.openai_server import DEFAULT_TRANSCRIPT, FakeOpenAI, Script
 from tests.live import LiveServer
 from tests.speech.audio import QUESTION, RECORDINGS, heard, recorded, silent_wav, words
@@ -32,11 +33,7 @@ async def post(
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert KEY[-4:] not in response.text
-    return error
+    return errors.assert_error(response, status, code, secrets=(KEY,))
 
 
 # --- OpenAI, through the fake ----------------------------------------------------------
