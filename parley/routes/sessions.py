@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
+from parley.conversation.persona import Mode
 from parley.routes.schemas import CleanText
+from parley.security.admission import admit
 from parley.storage.models import TITLE_MAX, Sender
 from parley.storage.owners import Identity
 from parley.storage.repository import HistoryStore, MessageInfo, SessionInfo
@@ -110,6 +112,21 @@ class RenameIn(BaseModel):
     title: CleanText = Field(min_length=1, max_length=TITLE_MAX)
 
 
+# Generous: a realtime answer is spoken, so it is short, but a transcript is never cut.
+MESSAGE_TEXT_MAX = 20_000
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sender: Sender
+    text: CleanText = Field(min_length=1, max_length=MESSAGE_TEXT_MAX)
+    interrupted: bool = False
+    mode: Mode = Field(
+        default="sparring", description="The conversation's mode, used if this creates it."
+    )
+
+
 class DeletedOut(BaseModel):
     deleted: int
 
@@ -172,6 +189,24 @@ async def rename_session(
     if not title:
         raise errors.InvalidRequest("Give the conversation a title with some words in it.")
     return SessionOut.of(await store.rename(owner, session_id, title))
+
+
+@router.post("/{session_id}/messages", status_code=201)
+async def add_message(
+    request: Request, session_id: str, body: MessageIn, store: StoreDep, owner: OwnerDep
+) -> MessageOut:
+    """Keep a turn heard outside /api/conversation (a realtime call's transcripts).
+
+    Creates the conversation on its first message, as a turn through /api/conversation does.
+    """
+    text = body.text.strip()
+    if not text:
+        raise errors.InvalidRequest("Send the words of the turn: the text was empty.")
+    await admit(request, None, holds_stream=False)  # the client's rate limit covers writes
+    message = await store.append_message(
+        owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode
+    )
+    return MessageOut.of(message)
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response)

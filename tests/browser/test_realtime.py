@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -137,6 +140,34 @@ def test_a_call_puts_both_transcripts_in_the_conversation(
     assert page.evaluate("""() => { const a = document.querySelector('#call-audio');
         return a.srcObject instanceof MediaStream && !a.paused; }""")
     assert realtime.wait_for(lambda: realtime.mic_frames > 10)
+    page.get_by_test_id("hang-up").click()
+
+
+def test_with_server_history_a_call_is_kept_on_the_server_too(
+    new_page: Callable[..., Page], serve: Callable[..., LiveServer],
+    realtime: FakeRealtimePeer, tmp_path: Path,
+) -> None:
+    server = serve(openai_base_url=realtime.base_url, database_migrate_on_start=True,
+                   database_url=f"sqlite+aiosqlite:///{tmp_path / 'history.db'}")
+    device = secrets.token_hex(32)
+    settings = {**ON_A_CALL["parley.settings"], "serverHistory": True}  # type: ignore[dict-item]
+    page = open_app(new_page, server.url,
+                    storage={**ON_A_CALL, "parley.settings": settings, "parley.device": device})
+    call(page)
+    realtime.start_user_turn()
+    reply = page.get_by_test_id("message").nth(1)
+    expect(reply).to_have_attribute("data-pending", "false", timeout=10000)
+    conversation = page.evaluate("localStorage.getItem('parley.current')")
+
+    def kept() -> list[tuple[str, str]]:
+        response = httpx.get(f"{server.url}/api/sessions/{conversation}",
+                             headers={"X-Parley-Device": device})
+        if response.status_code != 200:
+            return []
+        return [(m["sender"], m["text"]) for m in response.json()["messages"]]
+
+    assert realtime.wait_for(lambda: len(kept()) == 2)
+    assert kept() == [("user", DEFAULT_USER_TRANSCRIPT), ("bot", DEFAULT_ASSISTANT_TEXT)]
     page.get_by_test_id("hang-up").click()
 
 

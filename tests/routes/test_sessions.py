@@ -232,6 +232,74 @@ async def test_bad_titles_are_4xx_never_500(api: Api, raw: str) -> None:
     assert (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()["title"] == "a title"
 
 
+async def test_turns_heard_outside_a_conversation_turn_are_kept(api: Api) -> None:
+    me = device()
+    sid = str(uuid.uuid4())
+    said = await api.client.post(
+        f"/api/sessions/{sid}/messages",
+        json={"sender": "user", "text": "  Our empty states feel cold.  ", "mode": "critique"},
+        headers=me,
+    )
+    assert said.status_code == 201, said.text
+    assert said.json()["sender"] == "user" and said.json()["text"] == "Our empty states feel cold."
+    heard = await api.client.post(
+        f"/api/sessions/{sid}/messages",
+        json={"sender": "bot", "text": "What should the first one", "interrupted": True},
+        headers=me,
+    )
+    assert heard.status_code == 201, heard.text
+    detail = (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()
+    assert detail["mode"] == "critique"
+    assert detail["title"] == "Our empty states feel cold."
+    assert [(m["sender"], m["text"], m["interrupted"]) for m in detail["messages"]] == [
+        ("user", "Our empty states feel cold.", False),
+        ("bot", "What should the first one", True),
+    ]
+
+
+async def test_nobody_adds_to_someone_elses_conversation(api: Api) -> None:
+    alice, mallory = device(), device()
+    sid = await api.seed(owner_of(alice), "pricing page")
+    response = await api.client.post(
+        f"/api/sessions/{sid}/messages", json={"sender": "user", "text": "pwned"},
+        headers=mallory,
+    )
+    missing = await api.client.post(
+        f"/api/sessions/{uuid.uuid4()}/messages", json={"sender": "user", "text": "pwned"},
+        headers={},
+    )
+    assert response.status_code == 404
+    assert missing.status_code == 401
+    detail = (await api.client.get(f"/api/sessions/{sid}", headers=alice)).json()
+    assert "pwned" not in [m["text"] for m in detail["messages"]]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"sender": "system", "text": "x"}',
+        '{"sender": "user", "text": ""}',
+        '{"sender": "user", "text": "   "}',
+        '{"sender": "user", "text": "nul \\u0000 byte"}',
+        '{"sender": "user", "text": "lone \\ud800 surrogate"}',
+        '{"sender": "user", "text": "' + "x" * 20_001 + '"}',
+        '{"sender": "user", "text": "hi", "mode": "rant"}',
+        '{"sender": "user"}',
+        '{"sender": "user", "text": 42}',
+    ],
+)
+async def test_bad_messages_are_4xx_and_store_nothing(api: Api, raw: str) -> None:
+    me = device()
+    sid = str(uuid.uuid4())
+    response = await api.client.post(
+        f"/api/sessions/{sid}/messages", content=raw.encode("utf-8", "surrogatepass"),
+        headers=me | {"Content-Type": "application/json"},
+    )
+    assert 400 <= response.status_code < 500, raw
+    assert response.json()["error"]["message"]
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=me)).status_code == 404
+
+
 @pytest.mark.parametrize(
     "query", ["cursor=%00", "cursor=%ED%A0%80", "cursor=junk", "limit=0", "limit=101", "limit=x"]
 )

@@ -180,6 +180,11 @@ export const sessions = {
     });
     return response.json();
   },
+  async append(device, id, message) {
+    await send(`/api/sessions/${encodeURIComponent(id)}/messages`, {
+      method: "POST", headers: headersFor({ device }), body: JSON.stringify(message),
+    });
+  },
   async remove(device, id) {
     await send(`/api/sessions/${encodeURIComponent(id)}`, {
       method: "DELETE", headers: headersFor({ device }),

@@ -16,7 +16,7 @@ const STATUS = {
   speaking: "Speaking — tap to interrupt",
 };
 
-export function createCalls({ view, thread, settings, auth, health }) {
+export function createCalls({ view, thread, settings, auth, health, history }) {
   let call = null; // the call, while one is on
   let callId = 0; // bumps when a call is let go, so its late callbacks are ignored
   let phase = "connecting";
@@ -58,6 +58,9 @@ export function createCalls({ view, thread, settings, auth, health }) {
       view.appendMessage(turn);
     }
     thread.save();
+    // The server keeps turns in the order they reach it: a transcript that arrives after its
+    // reply has ended lands after it there (the device's order stays right).
+    history.append(thread.current, turn);
   }
 
   function replied(id, text) {
@@ -86,6 +89,7 @@ export function createCalls({ view, thread, settings, auth, health }) {
       reply.handle.setInterrupted();
     }
     thread.save();
+    history.append(thread.current, reply.turn);
   }
 
   function ended(problem) {

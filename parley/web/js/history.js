@@ -33,6 +33,17 @@ export function createHistory({ settings, health }) {
       return enabled() ? { sessionId: conversation.id, device: store.deviceSecret() } : null;
     },
 
+    /** Keep a turn that was not a conversation request (a realtime call's transcripts). */
+    async append(conversation, turn) {
+      if (!enabled() || !turn.content.trim()) return;
+      await api.sessions.append(store.deviceSecret(), conversation.id, {
+        sender: turn.role === "user" ? "user" : "bot",
+        text: turn.content,
+        interrupted: Boolean(turn.interrupted),
+        mode: conversation.mode,
+      }).catch(() => {}); // the device keeps it either way
+    },
+
     /** Every conversation, newest first; server-only ones are marked `remote`. */
     async list() {
       const local = store.listConversations();
