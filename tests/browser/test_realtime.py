@@ -87,6 +87,17 @@ def call(page: Page) -> None:
     expect(mic).to_have_attribute("data-state", "listening", timeout=10000)
 
 
+def while_parley_speaks(new_page: Callable[..., Page], url: str,
+                        realtime: FakeRealtimePeer) -> Page:
+    """A call in which the person has spoken and the model is slowly answering."""
+    realtime.script(delta_delay=0.4)
+    page = open_app(new_page, url)
+    call(page)
+    realtime.start_user_turn()
+    expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "speaking", timeout=5000)
+    return page
+
+
 def stored_turns(page: Page) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = page.evaluate(
         "JSON.parse(localStorage.getItem('parley.' + localStorage.getItem('parley.current')))"
@@ -174,12 +185,8 @@ def test_with_server_history_a_call_is_kept_on_the_server_too(
 def test_a_tap_while_parley_speaks_barges_in(
     new_page: Callable[..., Page], app_url: str, realtime: FakeRealtimePeer
 ) -> None:
-    realtime.script(delta_delay=0.4)
-    page = open_app(new_page, app_url)
-    call(page)
-    realtime.start_user_turn()
+    page = while_parley_speaks(new_page, app_url, realtime)
     mic = page.get_by_test_id("mic")
-    expect(mic).to_have_attribute("data-state", "speaking", timeout=5000)
     expect(mic).to_have_attribute("aria-label", "Interrupt")
     mic.click()
     assert realtime.wait_for_event("response.cancel") is not None
@@ -199,12 +206,8 @@ def test_a_tap_while_parley_speaks_barges_in(
 def test_the_model_hearing_the_person_barges_in(
     new_page: Callable[..., Page], app_url: str, realtime: FakeRealtimePeer
 ) -> None:
-    realtime.script(delta_delay=0.4)
-    page = open_app(new_page, app_url)
-    call(page)
-    realtime.start_user_turn()
+    page = while_parley_speaks(new_page, app_url, realtime)
     mic = page.get_by_test_id("mic")
-    expect(mic).to_have_attribute("data-state", "speaking", timeout=5000)
     realtime.trigger_speech_started()
     assert realtime.wait_for(lambda: [e["type"] for e in realtime.received_events] == [
         "response.cancel", "output_audio_buffer.clear"])
