@@ -6,14 +6,14 @@ thread hops were a large part of a turn's CPU.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic import SecretStr
 
-from parley import errors
 from parley.config import Settings
 from parley.providers.registry import ProviderRegistry
+from parley.security.keys import bearer_value, check_key_shape, is_session_token
 from parley.speech.services import SpeechServices
 
 
@@ -27,28 +27,23 @@ async def get_registry(request: Request) -> ProviderRegistry:
     return registry
 
 
-_KEY_SHAPE = re.compile(r"[\x21-\x7e]+")
-
-
 async def bearer_key(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """The key from `Authorization: Bearer <key>`, if the header carries one."""
-    if not authorization:
+    value = bearer_value(authorization)
+    # A signed-in session's identity token is never an API key.
+    if value is None or is_session_token(value):
         return None
-    scheme, _, value = authorization.partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value:
-        return None
-    # Signed-in sessions send an identity token (a JWT, "eyJ...") as the Bearer value;
-    # that is never an API key.
-    if value.startswith("eyJ"):
-        return None
-    if not _KEY_SHAPE.fullmatch(value):
-        raise errors.InvalidApiKey(
-            "That API key has characters an API key cannot have. Copy it again from OpenAI."
-        )
+    check_key_shape(value)
     return value
+
+
+def person_key(own: SecretStr | str | None, bearer: str | None) -> str | None:
+    """The person's own key: the body's (or form's) `apiKey`, else the Bearer header."""
+    if isinstance(own, SecretStr):
+        own = own.get_secret_value()
+    return (own or "").strip() or bearer
 
 
 async def access_code(

@@ -24,6 +24,7 @@ _MAX_BACKOFF = 4.0
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DRAIN_SECONDS = 0.1
 _STALLED = "The model stopped answering part-way through. Please try again."
+_DROPPED = "The model service stopped in the middle of the answer. Please try again."
 
 
 class OpenAICompatProvider:
@@ -112,9 +113,7 @@ class OpenAICompatProvider:
             if not finished:
                 # The connection ended cleanly but the reply never said it was complete:
                 # the upstream dropped the stream.
-                raise errors.UpstreamError(
-                    "The model service stopped in the middle of the answer. Please try again."
-                )
+                raise errors.UpstreamError(_DROPPED)
             await _drain(lines)
         except (TimeoutError, httpx2.TimeoutException):
             # After the first words, a timeout is the client's read timeout: the stream
@@ -125,9 +124,7 @@ class OpenAICompatProvider:
             raise translate_openai_error(exc) from None
         except httpx2.HTTPError:
             # Reading a streaming response surfaces the HTTP stack's own errors, unwrapped.
-            raise errors.UpstreamError(
-                "The model service stopped in the middle of the answer. Please try again."
-            ) from None
+            raise errors.UpstreamError(_DROPPED) from None
         except json.JSONDecodeError:
             raise errors.UpstreamError(
                 "The model service sent an answer Parley could not read. Please try again."

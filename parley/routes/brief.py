@@ -8,9 +8,9 @@ from parley import errors
 from parley.conversation.history import transcript
 from parley.conversation.persona import brief_prompt
 from parley.conversation.turn import TurnLimits, run_turn
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
 from parley.providers.base import ChatRequest, Message
-from parley.routes.conversation import TURN_RESPONSES, check_history, user_key
+from parley.routes.conversation import TURN_RESPONSES, check_history
 from parley.routes.schemas import BriefIn
 from parley.routes.streaming import respond, wants_stream
 from parley.security.admission import admit
@@ -36,7 +36,7 @@ async def brief(
         raise errors.InvalidRequest(
             "There is nothing to brief yet. Talk the problem through first, then make a brief."
         )
-    choice = registry.choose(body.provider, user_key(body, bearer), code)
+    choice = registry.choose(body.provider, person_key(body.api_key, bearer), code)
     provider = choice.provider
     request.state.provider_attempted = provider.name
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)

@@ -9,9 +9,9 @@ from parley.config import Settings
 from parley.conversation.history import build_messages
 from parley.conversation.persona import system_prompt
 from parley.conversation.turn import TurnLimits, run_turn
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
 from parley.providers.base import ChatRequest, Message
-from parley.routes.schemas import ConversationIn, HistoryTurn, TurnOptions, TurnOut
+from parley.routes.schemas import ConversationIn, HistoryTurn, TurnOut
 from parley.routes.streaming import respond, wants_stream
 from parley.security.admission import admit
 
@@ -42,13 +42,6 @@ def check_history(history: list[HistoryTurn], settings: Settings) -> list[Messag
     return [Message(turn.role, turn.content) for turn in history]
 
 
-def user_key(body: TurnOptions, bearer: str | None) -> str | None:
-    """The person's own key: the body's `apiKey`, else the Bearer header."""
-    if body.api_key is not None and body.api_key.get_secret_value().strip():
-        return body.api_key.get_secret_value().strip()
-    return bearer
-
-
 @router.post("/api/conversation", responses=TURN_RESPONSES, response_model=None)
 async def conversation(
     body: ConversationIn,
@@ -68,7 +61,7 @@ async def conversation(
             "Try saying it in a few shorter turns."
         )
     history = check_history(body.history, settings)
-    choice = registry.choose(body.provider, user_key(body, bearer), code)
+    choice = registry.choose(body.provider, person_key(body.api_key, bearer), code)
     provider = choice.provider
     request.state.provider_attempted = provider.name
     model = provider.resolve_model(body.model)
@@ -81,11 +74,10 @@ async def conversation(
     owner = None
     if body.session_id is not None and store is not None:
         # Imported only with server history on: the database layer is slow to import.
-        from parley.storage.owners import owner_from_request
         from parley.storage.turns import record_reply
 
         # Resolve the owner first: a bad identity must fail before any model is paid for.
-        owner = await owner_from_request(request)
+        owner = await store.owners.owner_of(request.headers)
     release = await admit(request, choice.api_key)
     limits = TurnLimits(total_seconds=settings.turn_seconds)
     events = run_turn(provider, chat, limits, speak=stream)

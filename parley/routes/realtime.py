@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley import errors
 from parley.config import Settings
 from parley.conversation.persona import Mode, system_prompt
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
 from parley.providers.registry import ProviderRegistry
 from parley.providers.upstream import translate_openai_error
 from parley.routes.schemas import ApiKey, CleanText
@@ -106,8 +106,7 @@ def realtime_key(
     body: RealtimeSessionIn, bearer: str | None, code: str | None, registry: ProviderRegistry
 ) -> str:
     """The person's key (body, then Bearer), else the operator's behind the access code."""
-    own = body.api_key.get_secret_value().strip() if body.api_key is not None else ""
-    key = own or bearer  # both are checked as header-safe (ApiKey, bearer_key)
+    key = person_key(body.api_key, bearer)  # both are checked as header-safe
     if key:
         return key
     if not registry.has_operator_key:

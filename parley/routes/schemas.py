@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from parley.conversation.persona import Mode
+from parley.security.keys import sendable
 
 # NUL and lone surrogates cannot be stored, logged or re-encoded for the upstream safely.
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
@@ -24,13 +25,9 @@ def _clean(value: str) -> str:
 
 CleanText = Annotated[str, AfterValidator(_clean)]
 
-# API keys are printable ASCII without spaces: anything else cannot go in an HTTP header.
-_KEY_SHAPE = re.compile(r"[\x21-\x7e]+")
-
-
 def _key(value: SecretStr) -> SecretStr:
     secret = value.get_secret_value().strip()
-    if secret and not _KEY_SHAPE.fullmatch(secret):
+    if secret and not sendable(secret):
         raise ValueError("an API key has only letters, digits and punctuation, with no spaces")
     return value
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep, person_key
 from parley.routes.schemas import MAX_TEXT, ApiKey, CleanText
 from parley.routes.streaming import ClosingStreamingResponse
 from parley.security.admission import admit
@@ -68,13 +68,12 @@ async def speech(
             f"That text is longer than {settings.max_speech_chars} characters. "
             "Send it a sentence or two at a time."
         )
-    user_key = body.api_key.get_secret_value().strip() if body.api_key else None
     choice = choose_engine(
         "tts",
         openai=services.openai_tts,
         local=services.local_tts,
         explicit=body.provider,
-        user_key=user_key or bearer,
+        user_key=person_key(body.api_key, bearer),
         access_code=code,
         registry=registry,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep
+from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep, person_key
 from parley.security.admission import admit
 from parley.speech.choice import choose_engine
 from parley.speech.formats import (
@@ -94,7 +94,7 @@ async def transcribe(
         openai=speech.openai_stt,
         local=speech.local_stt,
         explicit=provider,
-        user_key=upload.fields.get("apiKey", "").strip() or bearer,
+        user_key=person_key(upload.fields.get("apiKey"), bearer),
         access_code=code,
         registry=registry,
     )

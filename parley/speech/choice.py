@@ -7,6 +7,7 @@ from typing import Generic, Literal, TypeVar
 
 from parley import errors
 from parley.providers.registry import ProviderRegistry
+from parley.security.keys import check_key_shape
 
 E = TypeVar("E")
 Direction = Literal["stt", "tts"]
@@ -23,16 +24,6 @@ _NO_LOCAL = {
     "tts": "No offline voice is installed on this server (parley[piper] or espeak-ng). "
     "Use your OpenAI key instead.",
 }
-
-
-def check_key_shape(key: str) -> None:
-    """Refuse a key that could never be sent: HTTP headers carry printable ASCII only."""
-    # A pasted key with a stray "é" or line break would otherwise fail deep in the HTTP
-    # client as an encoding error, a 500 instead of something the person can fix.
-    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-        raise errors.InvalidApiKey(
-            "That API key has characters an OpenAI key never has. Paste it again in Settings."
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +48,7 @@ def choose_engine(
             raise errors.ProviderUnavailable(_NO_LOCAL[direction])
         return EngineChoice(local, None)
     if user_key is not None:
+        # The transcription form's `apiKey` field arrives unchecked.
         check_key_shape(user_key)
     if openai is not None:
         # With no local engine to fall back to, a wrong or missing access code is the

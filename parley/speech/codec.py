@@ -29,10 +29,6 @@ def mp3_encoder_available() -> bool:
     return "libmp3lame" in av.codec.codecs_available
 
 
-def _unreadable(message: str | None = None) -> errors.AudioUnreadable:
-    return errors.AudioUnreadable(message)
-
-
 def decode_mono(
     audio: bytes, container: Container, *, sample_rate: int, max_seconds: float
 ) -> npt.NDArray[np.float32]:
@@ -42,11 +38,9 @@ def decode_mono(
     pieces: list[npt.NDArray[np.float32]] = []
     count = 0
     try:
-        with av.open(
-            io.BytesIO(audio), mode="r", format=DEMUXERS[container], metadata_errors="ignore"
-        ) as source:
+        with _open(audio, container) as source:
             if not source.streams.audio:
-                raise _unreadable("That file has no sound in it. Try recording again.")
+                raise errors.AudioUnreadable("That file has no sound in it. Try recording again.")
             frames = source.decode(source.streams.audio[0])
             for frame in _frames_then_flush(frames):
                 for out in resampler.resample(frame):
@@ -59,10 +53,16 @@ def decode_mono(
                         "Send shorter turns."
                     )
     except av.FFmpegError:
-        raise _unreadable() from None
+        raise errors.AudioUnreadable() from None
     if count == 0:
-        raise _unreadable("That recording has no sound in it. Try recording again.")
+        raise errors.AudioUnreadable("That recording has no sound in it. Try recording again.")
     return np.concatenate(pieces)
+
+
+def _open(audio: bytes, container: Container) -> av.container.InputContainer:
+    return av.open(
+        io.BytesIO(audio), mode="r", format=DEMUXERS[container], metadata_errors="ignore"
+    )
 
 
 def _frames_then_flush(frames: Any) -> Any:
@@ -74,9 +74,7 @@ def _frames_then_flush(frames: Any) -> Any:
 def probe_duration_ms(audio: bytes, container: Container) -> int | None:
     """How long a recording lasts, from its packets (no decoding), or None if unknown."""
     try:
-        with av.open(
-            io.BytesIO(audio), mode="r", format=DEMUXERS[container], metadata_errors="ignore"
-        ) as source:
+        with _open(audio, container) as source:
             if not source.streams.audio:
                 return None
             stream = source.streams.audio[0]

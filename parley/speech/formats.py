@@ -36,7 +36,6 @@ EXTENSIONS: dict[Container, str] = {
 SNIFF_BYTES = 12
 
 
-
 def base_type(content_type: str | None) -> str:
     """The media type without parameters, lower-case: `audio/webm;codecs=opus` -> `audio/webm`."""
     return (content_type or "").split(";", 1)[0].strip().lower()

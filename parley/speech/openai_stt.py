@@ -13,7 +13,7 @@ from parley import errors
 from parley.providers.upstream import translate_openai_error
 from parley.speech import extras
 from parley.speech.base import Transcript
-from parley.speech.formats import Container, sniff
+from parley.speech.formats import SNIFF_BYTES, Container, sniff
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ async def _duration_ms(result: openai.types.audio.Transcription, audio: bytes) -
     usage = result.usage
     if usage is not None and usage.type == "duration":
         return round(usage.seconds * 1000)
-    container = sniff(audio[:16])
+    container = sniff(audio[:SNIFF_BYTES])
     if container is None or not extras.pyav_installed():
         return 0
     return await asyncio.to_thread(_probe, audio, container) or 0

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from parley import errors
 from parley.speech.base import Transcript
-from parley.speech.formats import Container, sniff
+from parley.speech.formats import SNIFF_BYTES, Container, sniff
 from parley.speech.worker import SerialWorker
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class WhisperSTT:
         language: str | None = None,
     ) -> Transcript:
         """The words in one recording; raises AudioUnreadable for what cannot be decoded."""
-        container = sniff(audio[:16])
+        container = sniff(audio[:SNIFF_BYTES])
         if container is None:
             raise errors.AudioUnreadable()
         hint = language if language in self._languages else None

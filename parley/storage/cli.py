@@ -7,11 +7,11 @@ from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
-from alembic.util import CommandError
-
-from parley.storage import db
 
 T = TypeVar("T")
+
+# The database layer (SQLAlchemy, Alembic: about 250 ms) is imported by the commands that
+# use it, so `parley serve` and `parley doctor` do not load it to register these commands.
 
 db_cli = typer.Typer(
     help="Manage the server-side history database (PARLEY_DATABASE_URL).",
@@ -35,6 +35,10 @@ def _database_url() -> str:
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
+    from alembic.util import CommandError
+
+    from parley.storage import db
+
     try:
         with db.database_problems():
             return asyncio.run(work)
@@ -48,6 +52,8 @@ def upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Create or update the history tables."""
+    from parley.storage import db
+
     url = _database_url()
     _run(db.upgrade(url, revision))
     typer.echo(f"History database is at revision {_run(db.current_revision(url))}.")
@@ -58,6 +64,8 @@ def downgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision; `base` drops every table.")],
 ) -> None:
     """Roll the history tables back to an older revision."""
+    from parley.storage import db
+
     url = _database_url()
     _run(db.downgrade(url, revision))
     current = _run(db.current_revision(url))
@@ -67,6 +75,8 @@ def downgrade_command(
 @db_cli.command("current")
 def current_command() -> None:
     """Say which revision the database is at, and whether that is the newest."""
+    from parley.storage import db
+
     current = _run(db.current_revision(_database_url()))
     head = db.head_revision()
     if current == head:

@@ -10,19 +10,15 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import jwt
-from fastapi import Request
 from jwt import PyJWKClient
 
 from parley import errors
 from parley.config import Settings
-
-if TYPE_CHECKING:
-    from parley.storage.repository import HistoryStore
+from parley.security.keys import bearer_value, is_session_token
 
 log = logging.getLogger(__name__)
 
@@ -156,17 +152,16 @@ class OwnerResolver:
             user = await self.clerk.owner(token)
         return Identity(user=user, device=device_owner(device) if device else None)
 
+    async def owner_of(self, headers: Mapping[str, str]) -> str | None:
+        """Whose history a request with these headers touches (None: it sent no identity)."""
+        identity = await self.identify(headers.get("authorization"), headers.get(DEVICE_HEADER))
+        return identity.owner
+
 
 def _session_token(authorization: str | None) -> str | None:
-    # The same header may carry the person's OpenAI key; only a JWT ("eyJ...") is a
-    # session token, mirroring parley.deps.bearer_key.
-    if not authorization:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value.startswith("eyJ"):
-        return None
-    return value
+    # The same header may carry the person's OpenAI key instead.
+    value = bearer_value(authorization)
+    return value if value is not None and is_session_token(value) else None
 
 
 def owner_resolver(settings: Settings) -> OwnerResolver:
@@ -187,16 +182,3 @@ def owner_resolver(settings: Settings) -> OwnerResolver:
     )
 
 
-async def identity_from_request(request: Request) -> Identity:
-    """The request's identity; empty when server history is off."""
-    store: HistoryStore | None = getattr(request.app.state, "storage", None)
-    if store is None:
-        return Identity()
-    return await store.owners.identify(
-        request.headers.get("authorization"), request.headers.get(DEVICE_HEADER)
-    )
-
-
-async def owner_from_request(request: Request) -> str | None:
-    """Whose history this request touches, or None (history off, or no identity sent)."""
-    return (await identity_from_request(request)).owner
