@@ -3,13 +3,11 @@
 const BASE = "";
 
 export class ApiError extends Error {
-  constructor(status, code, message, extra = {}) {
+  constructor(status, code, message) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
-    this.partial = extra.partial || "";
-    this.retryAfter = extra.retryAfter || null;
   }
 }
 
@@ -34,14 +32,9 @@ async function errorFrom(response) {
     // Not our JSON: a proxy's error page, say.
   }
   const error = body && body.error;
-  const retryAfter = Number(response.headers.get("Retry-After")) || null;
-  if (error && error.message) {
-    return new ApiError(response.status, error.code, error.message, {
-      partial: error.partial, retryAfter,
-    });
-  }
+  if (error && error.message) return new ApiError(response.status, error.code, error.message);
   return new ApiError(response.status, "http_error",
-    `Parley answered with an error (${response.status}). Please try again.`, { retryAfter });
+    `Parley answered with an error (${response.status}). Please try again.`);
 }
 
 async function send(path, init) {

@@ -26,6 +26,11 @@ const context = {
   settings: () => settings,
   auth: () => ({ apiKey: apiKey || null, accessCode: accessCode || null }),
   health: () => health,
+  /** OpenAI can answer: the person's key, or the operator's that they may use. */
+  openaiReady: () => {
+    const openai = health?.providers?.openai || {};
+    return Boolean(apiKey || (openai.operator_key && (!openai.access_code_required || accessCode)));
+  },
 };
 context.history = createHistory(context);
 const history = context.history;
@@ -81,13 +86,13 @@ function describeProviders() {
   if (!health) return;
   const local = health.providers?.local || {};
   const openai = health.providers?.openai || {};
-  const operator = openai.operator_key && (!openai.access_code_required || accessCode);
+  const ready = context.openaiReady();
   let note;
-  if (settings.provider === "local" || (!apiKey && !operator && local.ready)) {
+  if (settings.provider === "local" || (!ready && local.ready)) {
     note = local.ready
       ? "Answers come from the offline model on this server: quick and basic. Add an OpenAI key in Settings for sharper answers."
       : "The offline model isn't installed on this server. Add an OpenAI key in Settings.";
-  } else if (apiKey || operator) {
+  } else if (ready) {
     note = `Answers come from OpenAI (${(openai.models || [])[0] || "default model"}).`;
   } else {
     note = openai.access_code_required
@@ -213,14 +218,10 @@ async function deliver(kind, title, markdown, json, name) {
   }
 }
 
-function baseName() {
-  return exporter.filename(thread.current, "x").slice(0, -2);
-}
-
 view.on("export", (kind) => {
   const conversation = thread.current;
   deliver(kind, conversation.title || "Parley conversation", exporter.toMarkdown(conversation),
-    exporter.toJSON(conversation), baseName());
+    exporter.toJSON(conversation), exporter.baseName(conversation));
 });
 
 view.on("brief", async () => {
@@ -248,7 +249,7 @@ view.on("brief", async () => {
 });
 
 view.on("briefExport", (kind) => {
-  deliver(kind, "Design brief", briefMarkdown, "", `${baseName()}-brief`);
+  deliver(kind, "Design brief", briefMarkdown, "", `${exporter.baseName(thread.current)}-brief`);
 });
 
 // Start ----------------------------------------------------------------------------------------

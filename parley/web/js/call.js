@@ -3,7 +3,7 @@
 // history just work. The call itself lives in voice/realtime.js.
 
 import * as exporter from "./exporter.js";
-import { NEEDS_SETTINGS } from "./talk.js";
+import { errorAction } from "./talk.js";
 import { realtimeSupport } from "./voice/capabilities.js";
 
 // The WebRTC code is fetched only when someone makes a call: most turns never need it.
@@ -16,18 +16,11 @@ const STATUS = {
   speaking: "Speaking — tap to interrupt",
 };
 
-export function createCalls({ view, thread, settings, auth, health, history }) {
+export function createCalls({ view, thread, settings, auth, openaiReady, history }) {
   let call = null; // the call, while one is on
   let callId = 0; // bumps when a call is let go, so its late callbacks are ignored
   let phase = "connecting";
   let replies = new Map(); // response id → {turn, handle}
-
-  /** Realtime needs an OpenAI key: the person's, or the operator's they may use. */
-  function keyReady() {
-    const openai = health()?.providers?.openai || {};
-    const { apiKey, accessCode } = auth();
-    return Boolean(apiKey || (openai.operator_key && (!openai.access_code_required || accessCode)));
-  }
 
   function setState(state) {
     phase = state;
@@ -79,15 +72,19 @@ export function createCalls({ view, thread, settings, auth, health, history }) {
     thread.saveSoon();
   }
 
+  function settle({ turn, handle }, interrupted) {
+    delete turn.pending;
+    handle.setPending(false);
+    if (interrupted) {
+      turn.interrupted = true;
+      handle.setInterrupted();
+    }
+  }
+
   function replyEnded(id, { interrupted }) {
     const reply = replies.get(id);
     if (!reply) return;
-    delete reply.turn.pending;
-    reply.handle.setPending(false);
-    if (interrupted) {
-      reply.turn.interrupted = true;
-      reply.handle.setInterrupted();
-    }
+    settle(reply, interrupted);
     thread.save();
     history.append(thread.current, reply.turn);
   }
@@ -103,10 +100,8 @@ export function createCalls({ view, thread, settings, auth, health, history }) {
     }
     view.setStatus(problem.message, "error");
     if (!thread.turns.length) return; // the status line says it; the welcome stays calm
-    const action = NEEDS_SETTINGS.includes(problem.code)
-      ? { label: "Open Settings", run: () => view.openSettings() }
-      : { label: "Call again", run: () => { view.unlockAudio(); start(); } };
-    view.appendError(problem.message, action);
+    const again = { label: "Call again", run: () => { view.unlockAudio(); start(); } };
+    view.appendError(problem.message, errorAction(view, problem.code, again));
   }
 
   async function start() {
@@ -158,13 +153,13 @@ export function createCalls({ view, thread, settings, auth, health, history }) {
     get active() { return Boolean(call); },
     /** Realtime is chosen, possible in this browser, and there is a key for it. */
     get chosen() {
-      return settings().style === "realtime" && keyReady() && realtimeSupport().ok;
+      return settings().style === "realtime" && openaiReady() && realtimeSupport().ok;
     },
-    get ready() { return keyReady() && realtimeSupport().ok; },
+    get ready() { return openaiReady() && realtimeSupport().ok; },
     hint() {
       const support = realtimeSupport();
       if (!support.ok) return support.reason;
-      if (!keyReady()) {
+      if (!openaiReady()) {
         return "Realtime needs your OpenAI API key (or the access code). Add it below to turn it on.";
       }
       return settings().style === "realtime"
@@ -192,12 +187,8 @@ export function createCalls({ view, thread, settings, auth, health, history }) {
       call = null;
       callId += 1;
       ending.hangUp();
-      for (const { turn, handle } of replies.values()) {
-        if (!turn.pending) continue;
-        delete turn.pending;
-        turn.interrupted = true;
-        handle.setPending(false);
-        handle.setInterrupted();
+      for (const reply of replies.values()) {
+        if (reply.turn.pending) settle(reply, true);
       }
       view.playAudio(null);
       view.setCallActive(false);

@@ -39,10 +39,10 @@ export function toJSON(conversation) {
   return `${JSON.stringify(data, null, 2)}\n`;
 }
 
-export function filename(conversation, extension) {
-  const slug = (conversation.title || "parley")
+/** A file name for the conversation, without an extension: its title as a slug. */
+export function baseName(conversation) {
+  return (conversation.title || "parley")
     .toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48) || "parley";
-  return `${slug}.${extension}`;
 }
 
 /** The conversation as history for the API: finished user and assistant turns. */

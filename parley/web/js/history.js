@@ -26,8 +26,6 @@ export function createHistory({ settings, health }) {
   const enabled = () => Boolean(settings().serverHistory && health()?.storage === "server");
 
   return {
-    get enabled() { return enabled(); },
-
     /** What a turn needs to be kept on the server: the session id and this device. */
     keep(conversation) {
       return enabled() ? { sessionId: conversation.id, device: store.deviceSecret() } : null;

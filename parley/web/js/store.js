@@ -117,8 +117,11 @@ function summary(conversation) {
   };
 }
 
+// The index of conversations on this device, as stored (unsorted).
+const readIndex = () => read(localStorage, INDEX, []);
+
 export function listConversations() {
-  return read(localStorage, INDEX, []).sort((a, b) => b.updatedAt - a.updatedAt);
+  return readIndex().sort((a, b) => b.updatedAt - a.updatedAt);
 }
 
 export function loadConversation(id) {
@@ -138,7 +141,7 @@ export function saveConversation(conversation) {
     if (first) conversation.title = titleFrom(first.content);
   }
   write(localStorage, P + conversation.id, conversation);
-  const index = listConversations().filter((c) => c.id !== conversation.id);
+  const index = readIndex().filter((c) => c.id !== conversation.id);
   index.push(summary(conversation));
   write(localStorage, INDEX, index);
   localStorage.setItem(CURRENT, conversation.id);
@@ -154,12 +157,12 @@ export function forgetCurrent() {
 
 export function deleteConversation(id) {
   localStorage.removeItem(P + id);
-  write(localStorage, INDEX, listConversations().filter((c) => c.id !== id));
+  write(localStorage, INDEX, readIndex().filter((c) => c.id !== id));
   if (currentConversationId() === id) forgetCurrent();
 }
 
 export function deleteAllConversations() {
-  for (const item of listConversations()) localStorage.removeItem(P + item.id);
+  for (const item of readIndex()) localStorage.removeItem(P + item.id);
   localStorage.removeItem(INDEX);
   forgetCurrent();
 }

@@ -3,8 +3,8 @@
 // It wires the voice modules, the API and the thread; the DOM is the view's.
 
 import * as api from "./api.js";
-import { recognitionSupport, synthesisSupport } from "./voice/capabilities.js";
-import { chooseListener } from "./voice/listener.js";
+import { synthesisSupport } from "./voice/capabilities.js";
+import { chooseListener, wantsServer } from "./voice/listener.js";
 import { createSpeaker } from "./voice/speaker.js";
 
 // The server-speech modules are fetched only where they are used (no recognizer here, or
@@ -28,8 +28,15 @@ const STATUS = {
   thinking: "Thinking…",
   speaking: "Speaking — tap to interrupt",
 };
-export const NEEDS_SETTINGS = ["invalid_api_key", "api_key_required", "access_code_required",
+const NEEDS_SETTINGS = ["invalid_api_key", "api_key_required", "access_code_required",
   "upstream_rate_limited"];
+
+/** What the button on an error row offers: Settings for a key problem, else `again`. */
+export function errorAction(view, code, again) {
+  return NEEDS_SETTINGS.includes(code)
+    ? { label: "Open Settings", run: () => view.openSettings() }
+    : again;
+}
 
 export function createTalk({ view, thread, settings, auth, health, history }) {
   let phase = "idle";
@@ -74,13 +81,17 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     },
   };
 
+  /** Whether the server can do `direction` ("stt" or "tts") for this person. */
+  function serverCan(direction) {
+    const engines = health()?.speech?.[direction] || {};
+    return Boolean(engines.local || (engines.openai && auth().apiKey));
+  }
+
   function wantsServerVoice() {
-    const tts = health()?.speech?.tts || {};
-    const serverCan = Boolean(tts.local || (tts.openai && auth().apiKey));
     const choice = settings().speakWith;
-    if (choice === "server") return serverCan;
+    if (choice === "server") return serverCan("tts");
     if (choice === "device") return false;
-    return serverCan && !synthesisSupport();
+    return serverCan("tts") && !synthesisSupport();
   }
 
   function buildSpeaker() {
@@ -97,8 +108,10 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     speaker = next;
   }
 
+  let audioFormat = null; // worked out on the first sentence the server speaks
   async function serverAudio(text, signal) {
-    const format = new Audio().canPlayType("audio/mpeg") ? "mp3" : "wav";
+    audioFormat ||= new Audio().canPlayType("audio/mpeg") ? "mp3" : "wav";
+    const format = audioFormat;
     const provider = settings().provider === "local" ? "local" : null;
     const response = await api.speech(text, { format, provider }, auth(), signal);
     return response.blob();
@@ -108,11 +121,10 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
 
   function buildListener() {
     listener?.abort();
-    const stt = health()?.speech?.stt || {};
-    const serverCanTranscribe = Boolean(stt.local || (stt.openai && auth().apiKey));
+    const serverCanTranscribe = serverCan("stt");
     const preference = settings().listenWith;
     let recorder = null;
-    if (serverCanTranscribe && (preference === "server" || !recognitionSupport().ok)) {
+    if (serverCanTranscribe && wantsServer(preference)) {
       recorder = load("recorder", buildListener);
       if (loading("recorder")) return; // chosen again in a moment, once it has loaded
     }
@@ -260,7 +272,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
           handle.setText(turn.content);
           turn.provider = data.provider;
         } else if (event === "error") {
-          failed = new api.ApiError(0, data.code, data.message, { partial: data.partial });
+          failed = new api.ApiError(0, data.code, data.message);
         }
       }
     } catch (err) {
@@ -283,20 +295,23 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     if (stillReplying && (!speaker.supported || !speaker.speaking)) afterReply();
   }
 
-  function replyFailed(userTurn, turn, handle, error) {
-    speaker.end();
-    if (!turn.content.trim()) {
-      thread.remove(turn);
-      handle.node.remove();
-    } else {
+  /** A reply cut short: kept as far as it got (marked interrupted), or gone if empty. */
+  function cutShort({ turn, handle }) {
+    if (turn.content.trim()) {
       turn.interrupted = true;
       handle.setInterrupted();
+    } else {
+      thread.remove(turn);
+      handle.node.remove();
     }
+  }
+
+  function replyFailed(userTurn, turn, handle, error) {
+    speaker.end();
+    cutShort({ turn, handle });
     thread.save();
-    const action = NEEDS_SETTINGS.includes(error.code)
-      ? { label: "Open Settings", run: () => view.openSettings() }
-      : { label: "Try again", run: () => retry(userTurn) };
-    view.appendError(error.message, action);
+    const again = { label: "Try again", run: () => retry(userTurn) };
+    view.appendError(error.message, errorAction(view, error.code, again));
     setPhase("idle");
     view.setStatus(error.message, "error");
   }
@@ -324,16 +339,9 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
       controller = null;
     }
     if (reply) {
-      const { turn, handle } = reply;
-      delete turn.pending;
-      handle.setPending(false);
-      if (turn.content.trim()) {
-        turn.interrupted = true;
-        handle.setInterrupted();
-      } else {
-        thread.remove(turn);
-        handle.node.remove();
-      }
+      delete reply.turn.pending;
+      reply.handle.setPending(false);
+      cutShort(reply);
       reply = null;
     } else {
       // The reply had fully arrived and was being spoken.
@@ -351,8 +359,6 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   buildSpeaker();
 
   return {
-    get phase() { return phase; },
-
     /** The talk button: start, finish the turn now, or barge in. */
     tap() {
       speaker.unlock(); // inside the tap: iOS allows speech only from a gesture
@@ -384,7 +390,6 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
       controller?.abort();
       controller = null;
       if (reply) bargeIn({ listen: false });
-      reply = null;
       setPhase("idle");
     },
     /** Settings or server capabilities changed: pick the voice and the ear again. */
@@ -395,6 +400,5 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
       buildListener();
     },
     onVoices(listener_) { deviceSpeaker.onVoices(listener_); },
-    get listening() { return Boolean(listener); },
   };
 }

@@ -9,7 +9,6 @@ const MIC_LABELS = {
   listening: "Finish talking",
   thinking: "Stop",
   speaking: "Interrupt",
-  unavailable: "Voice input unavailable",
 };
 // Realtime style: the talk button starts and ends a call, and interrupts the model.
 const CALL_LABELS = {
@@ -128,10 +127,11 @@ export function createView() {
 
   hangUp.addEventListener("click", () => on("hangUp")());
   $("[data-testid=new-conversation]").addEventListener("click", () => on("newConversation")());
-  $("[data-testid=settings]").addEventListener("click", () => {
+  const openSettings = () => {
     on("openSettings")();
     sheets.settings.showModal();
-  });
+  };
+  $("[data-testid=settings]").addEventListener("click", openSettings);
   $("[data-testid=history-open]").addEventListener("click", () => {
     on("openHistory")();
     sheets.history.showModal();
@@ -264,7 +264,7 @@ export function createView() {
     },
     setPushToTalk(on) {
       pushToTalk = on;
-      hint.textContent = on && mic.dataset.state === "idle" ? "Hold to talk" : "";
+      this.setMicState(mic.dataset.state);
     },
     /** Realtime style on or off: the talk button's words change. */
     setRealtime(on) {
@@ -401,11 +401,7 @@ export function createView() {
       }
       voice.value = keep;
     },
-    closeSettings() { sheets.settings.close(); },
-    openSettings() {
-      on("openSettings")();
-      sheets.settings.showModal();
-    },
+    openSettings,
 
     renderHistory(items, currentId) {
       historyList.replaceChildren();
@@ -433,7 +429,6 @@ export function createView() {
         historyList.append(li);
       }
     },
-    closeHistory() { sheets.history.close(); },
 
     openBrief() {
       briefText.replaceChildren(el("p", "pending", "Writing your brief…"));

@@ -46,11 +46,3 @@ export function realtimeSupport() {
   }
   return { ok: true, reason: null };
 }
-
-/** Can this browser record audio for server-side transcription? */
-export function recorderSupport() {
-  return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia
-    && window.MediaRecorder);
-}
-
-export { isIOS };

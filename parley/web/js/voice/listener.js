@@ -4,19 +4,22 @@
 import { recognitionSupport } from "./capabilities.js";
 import { createBrowserListener } from "./recognizer.js";
 
+/** Whether the person's choice (and this browser) call for the server to transcribe. */
+export function wantsServer(preference, support = recognitionSupport()) {
+  return preference === "server" || (preference === "auto" && !support.ok);
+}
+
 /**
  * The listener to use, or {listener: null, reason} when this browser cannot listen.
  * `serverListener` builds the recorder path when the server can transcribe.
  */
 export function chooseListener({ preference, serverCanTranscribe, serverListener, ...callbacks }) {
   const support = recognitionSupport();
-  const wantServer = preference === "server"
-    || (preference === "auto" && !support.ok);
-  if (wantServer && serverCanTranscribe && serverListener) {
-    return { listener: serverListener(callbacks), reason: support.reason, kind: "server" };
+  if (wantsServer(preference, support) && serverCanTranscribe && serverListener) {
+    return { listener: serverListener(callbacks), reason: support.reason };
   }
   if (support.ok && preference !== "server") {
-    return { listener: createBrowserListener(callbacks), reason: null, kind: "browser" };
+    return { listener: createBrowserListener(callbacks), reason: null };
   }
-  return { listener: null, reason: support.reason || "Voice input isn't available here.", kind: null };
+  return { listener: null, reason: support.reason || "Voice input isn't available here." };
 }

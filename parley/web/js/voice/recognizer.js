@@ -47,7 +47,6 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
   let startTimer = null;
   let endTimer = null;
   let restarts = 0;
-  let heardSomething = false;
 
   const text = () => `${finalText} ${interimText}`.replace(/\s+/g, " ").trim();
 
@@ -96,7 +95,6 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
       }
       interimText = interim;
       if (text()) {
-        heardSomething = true;
         onInterim(text());
         armPause();
       }
@@ -155,7 +153,6 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
     finalText = "";
     interimText = "";
     restarts = 0;
-    heardSomething = false;
     launch();
   }
 
@@ -170,7 +167,7 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
       try { rec.stop(); } catch { /* already stopping */ }
       endTimer = setTimeout(() => release(rec), END_WATCHDOG_MS);
     }
-    onTurn(said, heardSomething);
+    onTurn(said);
   }
 
   /** Drop the turn: stop listening, deliver nothing. */
@@ -190,6 +187,5 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
     finish,
     abort,
     get active() { return open; },
-    set pauseMs(ms) { pauseMs = ms; },
   };
 }

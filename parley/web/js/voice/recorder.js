@@ -130,13 +130,13 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
       chunks = [];
       if (mine !== generation) return;
       if (blob.size < 1000) {
-        onTurn("", false);
+        onTurn("");
         return;
       }
       onTranscribing();
       try {
         const { text } = await transcribe(blob, `turn.${EXTENSIONS[type] || "webm"}`);
-        if (mine === generation) onTurn((text || "").trim(), true);
+        if (mine === generation) onTurn((text || "").trim());
       } catch (err) {
         if (mine === generation) {
           onError({ code: err.code || "transcribe", message: err.message, fatal: false });
@@ -159,6 +159,5 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
     finish,
     abort,
     get active() { return open; },
-    set pauseMs(ms) { pauseMs = ms; },
   };
 }

@@ -106,7 +106,5 @@ export function createServerSpeaker({ fetchAudio, onStart = () => {}, onIdle = (
     get speaking() { return Boolean(playing || queue.length); },
     set voice(_) {},
     set rate(value) { audio.playbackRate = value; },
-    voices() { return []; },
-    onVoices() {},
   };
 }

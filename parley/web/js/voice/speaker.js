@@ -129,7 +129,6 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
     get speaking() { return pending > 0; },
     set voice(uri) { voiceURI = uri; },
     set rate(value) { rate = value; },
-    voices() { return voices; },
     onVoices(listener) { voiceListeners.add(listener); listener(voices); },
   };
 }
