@@ -15,6 +15,8 @@ from parley.config import Settings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.live import LiveServer
 
+pytest_plugins = ["tests.sentry"]
+
 # Tests must not depend on whoever runs them: no PARLEY_* settings from the shell.
 # PARLEY_TEST_* variables configure the test run itself and stay.
 for _name in [n for n in os.environ

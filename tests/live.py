@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -82,6 +83,15 @@ class LiveServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# The `serve` fixture's type: start a LiveServer with some settings changed.
+Serve = Callable[..., LiveServer]
+
+
+def device() -> dict[str, str]:
+    """Headers for a brand-new device: a random 256-bit history secret."""
+    return {"X-Parley-Device": secrets.token_hex(32)}
 
 
 class ParleyProcess:

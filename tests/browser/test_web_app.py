@@ -35,7 +35,6 @@ def open_app(new_page: Callable[..., Page], url: str, **kwargs: object) -> Page:
     page = new_page(**kwargs)
     page.goto(url)
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "idle")
-    page.wait_for_function("() => window.__recognition !== undefined || true")
     return page
 
 

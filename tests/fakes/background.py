@@ -20,6 +20,26 @@ from typing import Self
 from aiohttp import web
 
 
+def poll(predicate: Callable[[], bool], seconds: float) -> bool:
+    """Poll `predicate` until it holds (True) or `seconds` pass (False), blocking."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+async def poll_async(predicate: Callable[[], bool], seconds: float) -> bool:
+    """Like `poll`, without blocking the caller's event loop."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
 class BackgroundServer:
     """Start, stop and poll; subclasses say what to serve (`_app`) and how to wind down."""
 
@@ -132,19 +152,9 @@ class BackgroundServer:
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
         """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
-        deadline = time.monotonic() + (self.wait_seconds if timeout is None else timeout)
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return poll(predicate, self.wait_seconds if timeout is None else timeout)
 
     async def wait_for_async(self, predicate: Callable[[], bool],
                              seconds: float | None = None) -> bool:
         """Like `wait_for`, without blocking the caller's event loop."""
-        deadline = time.monotonic() + (self.wait_seconds if seconds is None else seconds)
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
+        return await poll_async(predicate, self.wait_seconds if seconds is None else seconds)

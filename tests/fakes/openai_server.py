@@ -42,6 +42,14 @@ from typing import Any, Final, Literal, get_args
 from aiohttp import BodyPartReader, web
 
 from tests.fakes.background import BackgroundServer
+from tests.fakes.openai_wire import (
+    bearer,
+    error,
+    headers_of,
+    invalid_key,
+    missing_key,
+    unknown_url,
+)
 
 Fault = Literal[
     "401",
@@ -99,13 +107,6 @@ _SHUTDOWN_GRACE: Final = 1.0
 _MAX_UPLOAD: Final = 26 * 1024 * 1024
 _SAMPLE_RATE: Final = 24_000
 
-_MISSING_KEY_MESSAGE: Final = (
-    "You didn't provide an API key. You need to provide your API key in an Authorization "
-    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field "
-    "(with blank username) if you're accessing the API from your browser and are prompted for "
-    "a username and password. You can obtain an API key from "
-    "https://platform.openai.com/account/api-keys."
-)
 _SERVER_ERROR_MESSAGE: Final = (
     "The server had an error while processing your request. Sorry about that!"
 )
@@ -165,7 +166,7 @@ class Recorded:
     @property
     def api_key(self) -> str | None:
         """The bearer token the client sent, if any."""
-        return _bearer(self.headers.get("authorization"))
+        return bearer(self.headers.get("authorization"))
 
 
 @dataclass(frozen=True)
@@ -272,50 +273,6 @@ def _prompt_tokens(messages: list[Any]) -> int:
 # Error bodies
 
 
-def _error(
-    status: int,
-    message: str,
-    kind: str,
-    code: str | None = None,
-    param: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> web.Response:
-    # OpenAI pretty-prints error bodies, unlike its compact success bodies.
-    error = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return web.Response(
-        status=status,
-        body=(json.dumps(error, indent=2) + "\n").encode(),
-        content_type="application/json",
-        headers=headers,
-    )
-
-
-def _bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
-
-
-def _masked(key: str) -> str:
-    # OpenAI quotes the key's start and its last four characters; tests rely on those
-    # four characters to prove Parley never passes the message on.
-    if len(key) <= 10:
-        return key[:2] + "*" * 4 + key[-4:]
-    return key[:6] + "*" * max(len(key) - 10, 4) + key[-4:]
-
-
-def _invalid_key(key: str) -> web.Response:
-    return _error(
-        401,
-        f"Incorrect API key provided: {_masked(key)}. "
-        "You can find your API key at https://platform.openai.com/account/api-keys.",
-        "invalid_request_error",
-        "invalid_api_key",
-    )
-
-
 def _rate_limited(model: str, retry_after: float) -> web.Response:
     seconds = max(retry_after, 0.0)
     headers = {
@@ -330,7 +287,7 @@ def _rate_limited(model: str, retry_after: float) -> web.Response:
         f"Limit 500, Used 500, Requested 1. Please try again in {seconds:g}s. "
         "Visit https://platform.openai.com/account/rate-limits to learn more."
     )
-    return _error(429, message, "requests", "rate_limit_exceeded", headers=headers)
+    return error(429, message, "requests", "rate_limit_exceeded", headers=headers)
 
 
 def _out_of_quota() -> web.Response:
@@ -339,24 +296,24 @@ def _out_of_quota() -> web.Response:
         "information on this error, read the docs: "
         "https://platform.openai.com/docs/guides/error-codes/api-errors."
     )
-    return _error(429, message, "insufficient_quota", "insufficient_quota")
+    return error(429, message, "insufficient_quota", "insufficient_quota")
 
 
 def _status_error(status: int, model: str) -> web.Response:
     """An OpenAI-style error body for an arbitrary HTTP status."""
     if status == 404:
-        return _error(
+        return error(
             404,
             f"The model `{model}` does not exist or you do not have access to it.",
             "invalid_request_error",
             "model_not_found",
         )
     if status == 503:
-        return _error(503, "The engine is currently overloaded, please try again later.",
+        return error(503, "The engine is currently overloaded, please try again later.",
                       "server_error")
     if status >= 500:
-        return _error(status, _SERVER_ERROR_MESSAGE, "server_error")
-    return _error(status, f"The fake OpenAI was told to answer {status}.",
+        return error(status, _SERVER_ERROR_MESSAGE, "server_error")
+    return error(status, f"The fake OpenAI was told to answer {status}.",
                   "invalid_request_error")
 
 
@@ -368,13 +325,13 @@ def _scripted_error(script: Script, key: str, model: str) -> web.Response | None
         if fault is None:
             return _status_error(script.status, model)
     if fault == "401":
-        return _invalid_key(key)
+        return invalid_key(key)
     if fault == "429":
         return _rate_limited(model, script.retry_after)
     if fault == "429_quota":
         return _out_of_quota()
     if fault == "500":
-        return _error(500, _SERVER_ERROR_MESSAGE, "server_error")
+        return error(500, _SERVER_ERROR_MESSAGE, "server_error")
     if fault == "503":
         return _status_error(503, model)
     return None
@@ -568,35 +525,27 @@ async def _read_json(request: web.Request) -> tuple[Any, bytes]:
         return None, raw
 
 
-def _headers_of(request: web.Request) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
-
-
 def _record(request: web.Request, endpoint: Endpoint | None, body: Any, raw: bytes = b"",
             form: dict[str, str] | None = None, upload: Upload | None = None) -> None:
     state = request.app[_STATE]
     if state.record_requests:
-        state.add_record(Recorded(request.method, request.path, endpoint, _headers_of(request),
+        state.add_record(Recorded(request.method, request.path, endpoint, headers_of(request),
                                   body, raw, form, upload))
 
 
 def _auth_error(request: web.Request) -> tuple[str, web.Response | None]:
     """The caller's key, and the 401 to answer with when the key is missing or refused."""
-    key = _bearer(request.headers.get("Authorization"))
+    key = bearer(request.headers.get("Authorization"))
     if key is None:
-        return "", _error(401, _MISSING_KEY_MESSAGE, "invalid_request_error")
+        return "", missing_key()
     accepted = request.app[_STATE].accept_keys
     if accepted is not None and key not in accepted:
-        return key, _invalid_key(key)
+        return key, invalid_key(key)
     return key, None
 
 
 def _bad_json() -> web.Response:
-    return _error(
+    return error(
         400,
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
         "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
@@ -607,7 +556,7 @@ def _bad_json() -> web.Response:
 
 
 def _missing(param: str) -> web.Response:
-    return _error(400, f"Missing required parameter: '{param}'.", "invalid_request_error",
+    return error(400, f"Missing required parameter: '{param}'.", "invalid_request_error",
                   "missing_required_parameter", param)
 
 
@@ -618,7 +567,7 @@ def _prelude(request: web.Request, endpoint: Endpoint, marker_text: str,
     try:
         script = apply_markers(state.take(endpoint), marker_text, endpoint)
     except MarkerError as exc:
-        return _error(400, str(exc), "invalid_request_error")
+        return error(400, str(exc), "invalid_request_error")
     failure = _scripted_error(script, key, model)
     return failure if failure is not None else script
 
@@ -716,7 +665,7 @@ def _validate_chat(body: Any) -> web.Response | None:
     if not isinstance(body, dict):
         return _bad_json()
     if not body.get("model"):
-        return _error(400, "you must provide a model parameter", "invalid_request_error")
+        return error(400, "you must provide a model parameter", "invalid_request_error")
     if not isinstance(body.get("messages"), list):
         return _missing("messages")
     return None
@@ -803,7 +752,7 @@ async def _complete_chat(request: web.Request, script: Script, reply: _Reply,
         return _cut(request)
     if script.fault == "error_event":  # without a stream, the error can only be the status
         turn.finished = True
-        return _error(500, _SERVER_ERROR_MESSAGE, "server_error")
+        return error(500, _SERVER_ERROR_MESSAGE, "server_error")
     body = _completion_body(reply)
     if script.fault == "malformed":
         body = body[: len(body) // 2]
@@ -928,10 +877,10 @@ def _validate_speech(body: Any) -> web.Response | None:
         if not body.get(param):
             return _missing(param)
     if not isinstance(body["input"], str) or len(body["input"]) > 4096:
-        return _error(400, "Input must be a string of at most 4096 characters.",
+        return error(400, "Input must be a string of at most 4096 characters.",
                       "invalid_request_error", param="input")
     if body.get("response_format", "mp3") not in AUDIO_CONTENT_TYPES:
-        return _error(400, f"Invalid response_format {body.get('response_format')!r}.",
+        return error(400, f"Invalid response_format {body.get('response_format')!r}.",
                       "invalid_request_error", param="response_format")
     return None
 
@@ -1043,7 +992,7 @@ async def _transcriptions_handler(request: web.Request) -> web.StreamResponse:
     if denied is not None:
         return denied
     if not multipart:
-        return _error(400, f"Invalid Content-Type header ({request.content_type}), expected "
+        return error(400, f"Invalid Content-Type header ({request.content_type}), expected "
                       "multipart/form-data.", "invalid_request_error")
     if upload is None:
         return _missing("file")
@@ -1064,7 +1013,7 @@ async def _transcriptions_handler(request: web.Request) -> web.StreamResponse:
         answer = _transcription(text, form)
         turn.finished = True
         if answer is None:
-            return _error(400, f"Invalid response_format {form.get('response_format')!r}.",
+            return error(400, f"Invalid response_format {form.get('response_format')!r}.",
                           "invalid_request_error", param="response_format")
         return answer
     finally:
@@ -1153,7 +1102,7 @@ async def _model_handler(request: web.Request) -> web.StreamResponse:
 async def _unknown_handler(request: web.Request) -> web.StreamResponse:
     body, raw = await _read_json(request)
     _record(request, None, body, raw)
-    return _error(404, f"Invalid URL ({request.method} {request.path})", "invalid_request_error")
+    return unknown_url(request)
 
 
 async def _stamp_response(request: web.Request, response: web.StreamResponse) -> None:

@@ -57,6 +57,14 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from tests.fakes.background import BackgroundServer
+from tests.fakes.openai_wire import (
+    bearer,
+    error,
+    headers_of,
+    invalid_key,
+    missing_key,
+    unknown_url,
+)
 
 DEFAULT_USER_TRANSCRIPT: Final = "I want to redesign our onboarding."
 DEFAULT_ASSISTANT_TEXT: Final = (
@@ -78,13 +86,6 @@ _MS_PER_CHAR: Final = 60
 
 _T = TypeVar("_T")
 
-_MISSING_KEY_MESSAGE: Final = (
-    "You didn't provide an API key. You need to provide your API key in an Authorization "
-    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field "
-    "(with blank username) if you're accessing the API from your browser and are prompted for "
-    "a username and password. You can obtain an API key from "
-    "https://platform.openai.com/account/api-keys."
-)
 _CORS_HEADERS: Final = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "authorization, content-type",
@@ -126,13 +127,11 @@ class CallRecord:
     id: str
     headers: dict[str, str]  # of the POST /v1/realtime/calls, lower-case names
     offer_sdp: str
-    answer_sdp: str
     received_events: list[dict[str, Any]]
     sent_events: list[dict[str, Any]]
     channel_open: bool
     mic_track: bool  # the browser sent an audio track
     mic_frames: int  # audio frames decoded from it
-    mic_peak: int  # the loudest sample seen, 0..32767
     connection_state: str
     closed: bool
     closed_at: float | None
@@ -296,28 +295,6 @@ def _deltas(text: str) -> list[str]:
     return [piece if i == 0 else " " + piece for i, piece in enumerate(pieces)]
 
 
-def _error(status: int, message: str, code: str | None, param: str | None = None,
-           kind: str = "invalid_request_error") -> web.Response:
-    error = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return web.Response(status=status, text=json.dumps(error, indent=2) + "\n",
-                        content_type="application/json")
-
-
-def _bearer(authorization: str | None) -> str | None:
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
-
-
-def _masked(key: str) -> str:
-    return key[:6] + "*" * max(len(key) - 10, 4) + key[-4:]
-
-
-def _invalid_key(key: str) -> web.Response:
-    return _error(401, f"Incorrect API key provided: {_masked(key)}. You can find your API key "
-                  "at https://platform.openai.com/account/api-keys.", "invalid_api_key")
-
-
 def _usage(text: str) -> dict[str, Any]:
     # Rough but stable numbers: tests only need the shape and plausible magnitudes.
     text_tokens = max(1, len(text) // 4)
@@ -334,19 +311,19 @@ def _usage(text: str) -> dict[str, Any]:
 def _validate_secret_body(body: Any) -> web.Response | None:
     """OpenAI's 400 for a malformed client_secrets body, or None when it is fine."""
     if not isinstance(body, dict):
-        return _error(400, "We could not parse the JSON body of your request.", None)
+        return error(400, "We could not parse the JSON body of your request.")
     session = body.get("session")
     if not isinstance(session, dict) or "type" not in session:
-        return _error(400, "Missing required parameter: 'session.type'.",
-                      "missing_required_parameter", "session.type")
+        return error(400, "Missing required parameter: 'session.type'.",
+                     code="missing_required_parameter", param="session.type")
     if session["type"] not in ("realtime", "transcription"):
-        return _error(400, f"Invalid value: '{session['type']}'. Supported values are: "
-                      "'realtime' and 'transcription'.", "invalid_value", "session.type")
+        return error(400, f"Invalid value: '{session['type']}'. Supported values are: "
+                      "'realtime' and 'transcription'.", code="invalid_value", param="session.type")
     seconds = (body.get("expires_after") or {}).get("seconds", 600)
     low, high = _SECRET_SECONDS_RANGE
     if not isinstance(seconds, int) or not low <= seconds <= high:
-        return _error(400, f"Invalid 'expires_after.seconds': must be between {low} and "
-                      f"{high}.", "invalid_value", "expires_after.seconds")
+        return error(400, f"Invalid 'expires_after.seconds': must be between {low} and "
+                      f"{high}.", code="invalid_value", param="expires_after.seconds")
     return None
 
 
@@ -388,7 +365,6 @@ class _Call:
     sent: list[dict[str, Any]] = field(default_factory=list)
     mic_track: bool = False
     mic_frames: int = 0
-    mic_peak: int = 0
     closed_at: float | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     closing: asyncio.Task[None] | None = None
@@ -396,10 +372,10 @@ class _Call:
     def snapshot(self) -> CallRecord:
         return CallRecord(
             id=self.id, headers=dict(self.headers), offer_sdp=self.offer_sdp,
-            answer_sdp=self.answer_sdp, received_events=list(self.received),
+            received_events=list(self.received),
             sent_events=list(self.sent),
             channel_open=self.channel is not None and self.channel.readyState == "open",
-            mic_track=self.mic_track, mic_frames=self.mic_frames, mic_peak=self.mic_peak,
+            mic_track=self.mic_track, mic_frames=self.mic_frames,
             connection_state=self.pc.connectionState, closed=self.closed_at is not None,
             closed_at=self.closed_at,
         )
@@ -441,7 +417,7 @@ class _Server:
             response.headers.setdefault(name, value)  # a preflight's own list wins
         response.headers["x-request-id"] = _new_id("req")
         with self.lock:
-            self.requests.append(HttpRecord(request.method, request.path, _headers_of(request),
+            self.requests.append(HttpRecord(request.method, request.path, headers_of(request),
                                             request.get(_BODY_KEY, ""), response.status))
 
     async def _preflight(self, request: web.Request) -> web.Response:
@@ -456,14 +432,14 @@ class _Server:
 
     async def _unknown(self, request: web.Request) -> web.Response:
         await _read_body(request)
-        return _error(404, f"Invalid URL ({request.method} {request.path})", None)
+        return unknown_url(request)
 
     def _check_key(self, request: web.Request) -> web.Response | None:
-        key = _bearer(request.headers.get("Authorization"))
+        key = bearer(request.headers.get("Authorization"))
         if key is None:
-            return _error(401, _MISSING_KEY_MESSAGE, None)
+            return missing_key()
         if key.startswith("ek_") or (self.accept_keys is not None and key not in self.accept_keys):
-            return _invalid_key(key)
+            return invalid_key(key)
         return None
 
     async def _client_secrets(self, request: web.Request) -> web.Response:
@@ -493,15 +469,15 @@ class _Server:
         return secret
 
     def _check_secret(self, request: web.Request) -> _Secret | web.Response:
-        key = _bearer(request.headers.get("Authorization"))
+        key = bearer(request.headers.get("Authorization"))
         if key is None:
-            return _error(401, _MISSING_KEY_MESSAGE, None)
+            return missing_key()
         secret = self.secrets.get(key)
         if secret is None:
-            return _invalid_key(key)
+            return invalid_key(key)
         if time.time() >= secret.expires_at:
-            return _error(401, "The client secret has expired. Create a new one with "
-                          "POST /v1/realtime/client_secrets.", "invalid_api_key")
+            return error(401, "The client secret has expired. Create a new one with "
+                          "POST /v1/realtime/client_secrets.", code="invalid_api_key")
         return secret
 
     async def _calls(self, request: web.Request) -> web.Response:
@@ -510,12 +486,12 @@ class _Server:
         if isinstance(secret, web.Response):
             return secret
         if request.content_type != "application/sdp":
-            return _error(400, "Unsupported content type: expected application/sdp.", None,
-                          "content-type")
+            return error(400, "Unsupported content type: expected application/sdp.",
+                         param="content-type")
         try:
-            call = await self._answer(offer, _headers_of(request), secret)
+            call = await self._answer(offer, headers_of(request), secret)
         except Exception as exc:  # aiortc rejects malformed SDP with assorted exceptions
-            return _error(400, f"Invalid SDP offer: {exc}", "invalid_offer", "sdp")
+            return error(400, f"Invalid SDP offer: {exc}", code="invalid_offer", param="sdp")
         return web.Response(status=201, text=call.answer_sdp, content_type="application/sdp",
                             headers={"Location": f"/v1/realtime/calls/{call.id}"})
 
@@ -523,7 +499,7 @@ class _Server:
         await _read_body(request)
         call = next((c for c in self.calls if c.id == request.match_info["call_id"]), None)
         if call is None:
-            return _error(404, "Call not found.", "call_not_found")
+            return error(404, "Call not found.", code="call_not_found")
         await self.close_call(call)
         return web.Response(status=200)
 
@@ -596,10 +572,8 @@ class _Server:
                 return
             if not isinstance(frame, av.AudioFrame):
                 continue
-            peak = max(array.array("h", bytes(frame.planes[0])), key=abs, default=0)
             with self.lock:
                 call.mic_frames += 1
-                call.mic_peak = max(call.mic_peak, min(abs(peak), 32767))
 
     def _mark_closed(self, call: _Call) -> None:
         with self.lock:
@@ -784,15 +758,6 @@ class _Server:
 _BODY_KEY: Final = web.RequestKey("fake_realtime_body", str)
 
 
-def _headers_of(request: web.Request) -> dict[str, str]:
-    """The request headers with lower-case names, as the other fakes record them."""
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
-
-
 async def _read_body(request: web.Request) -> str:
     """The request body as text, kept on the request for the access record."""
     body = await request.text()
@@ -960,12 +925,6 @@ class FakeRealtimePeer(BackgroundServer):
         """Events the fake sent on the latest call's data channel."""
         call = self.call
         return call.sent_events if call else []
-
-    @property
-    def offer_sdp(self) -> str | None:
-        """The latest call's SDP offer."""
-        call = self.call
-        return call.offer_sdp if call else None
 
     @property
     def call_headers(self) -> dict[str, str]:

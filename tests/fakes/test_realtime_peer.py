@@ -9,7 +9,7 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from tests.fakes.background import poll_async
 from tests.fakes.realtime_peer import (
     DEFAULT_ASSISTANT_TEXT,
     DEFAULT_SECOND_ASSISTANT_TEXT,
@@ -55,16 +56,6 @@ FIRST_TURN = [
     "conversation.item.input_audio_transcription.completed",
     "response.created",
 ]
-
-
-async def eventually(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """Poll `predicate` until it holds (True) or `seconds` pass (False)."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
 
 
 class BrowserPeer:
@@ -118,7 +109,7 @@ class BrowserPeer:
 
     async def wait(self, kind: str, count: int = 1, seconds: float = 5.0) -> dict[str, Any]:
         """The `count`-th event of type `kind`, waiting for it."""
-        assert await eventually(lambda: self.types().count(kind) >= count, seconds), kind
+        assert await poll_async(lambda: self.types().count(kind) >= count, seconds), kind
         return [e for e in self.events if e["type"] == kind][count - 1]
 
     async def close(self) -> None:
@@ -451,7 +442,7 @@ async def test_hang_up_and_stop_close_the_browser_side(
         await connect(realtime, http, peer)
         await asyncio.to_thread(realtime.hang_up)
         assert realtime.closed
-        assert await eventually(lambda: peer.pc.connectionState == "closed")
+        assert await poll_async(lambda: peer.pc.connectionState == "closed", 5.0)
     second = BrowserPeer()
     try:
         with FakeRealtimePeer() as realtime:

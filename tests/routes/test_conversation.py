@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from parley.conversation.sentences import SentenceSplitter
+from tests import errors
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.live import LiveServer
 from tests.sse import collect, events
@@ -166,11 +167,8 @@ async def test_upstream_failures_before_any_text_are_http_errors(
     fake.script(script)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         response = await http.post("/api/conversation", json=turn(stream=stream))
-    assert response.status_code == status
-    error = response.json()["error"]
-    assert error["code"] == code
+    error = errors.assert_error(response, status, code, secrets=(KEY,))
     assert error["message"].endswith(".")
-    assert KEY not in response.text and KEY[-4:] not in response.text
     if code == "upstream_rate_limited" and script.fault == "429":
         assert response.headers["retry-after"] == "30"
 
@@ -360,11 +358,5 @@ async def test_the_key_never_reaches_a_log_line(
             response = await http.post("/api/conversation", json=turn(stream=True))
             bodies.append(response.text)
         bodies.append((await http.post("/api/conversation", json=turn(model="nope"))).text)
-    logged = "\n".join(
-        f"{record.getMessage()} {record.exc_text or ''} {record.__dict__}"
-        for record in caplog.records
-    )
     assert caplog.records, "expected the server to log something"
-    for secret in (KEY, KEY[-6:], KEY[-4:]):
-        assert secret not in logged
-        assert all(secret not in body for body in bodies)
+    errors.assert_not_leaked([errors.log_text(caplog), *bodies], KEY)

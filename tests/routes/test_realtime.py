@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,11 +12,10 @@ import pytest
 from parley.conversation.persona import system_prompt
 from tests import errors
 from tests.fakes.openai_server import FakeOpenAI, Script
-from tests.live import LiveServer
+from tests.live import LiveServer, Serve
 
 KEY = "sk-proj-REALTIMEcanary0123456789abcdefXYZ9"
 OPERATOR = "sk-operator-REALTIME-7777"
-Serve = Callable[..., LiveServer]
 
 
 async def mint(server: LiveServer, body: dict[str, Any] | None = None,
@@ -211,11 +209,6 @@ async def test_the_key_never_reaches_a_log_line_or_a_body(
         bodies.append((await mint(server, {"apiKey": KEY, "mode": "brainstorm"})).text)
     bodies.append((await mint(server, {}, headers={"Authorization": f"Bearer {KEY}"})).text)
     bodies.append((await mint(server, {"apiKey": KEY, "voice": "nope"})).text)
-    logged = "\n".join(
-        f"{record.getMessage()} {record.exc_text or ''} {record.__dict__}"
-        for record in caplog.records
-    )
+    logged = errors.log_text(caplog)
     assert "realtime secret minted" in logged
-    for secret in (KEY, KEY[-6:], KEY[-4:]):
-        assert secret not in logged
-        assert all(secret not in body for body in bodies)
+    errors.assert_not_leaked([logged, *bodies], KEY)

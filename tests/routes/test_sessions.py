@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,18 +15,13 @@ from parley.config import Settings
 from parley.storage.owners import device_owner
 from parley.storage.repository import HistoryStore
 from tests.fakes.clerk import AZP, FakeClerk
-from tests.live import LiveServer
+from tests.live import LiveServer, device
 from tests.storage.databases import database_url, postgres_database  # noqa: F401 (fixtures)
 
 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"local_model": "off", "local_stt": "off", "local_tts": "off"}
     return Settings(**(values | overrides))
-
-
-def device() -> dict[str, str]:
-    """Headers for a brand-new device."""
-    return {"X-Parley-Device": secrets.token_hex(32)}
 
 
 def owner_of(headers: dict[str, str]) -> str:

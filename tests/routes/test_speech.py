@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, cast
 
 import httpx
@@ -12,12 +12,11 @@ import pytest
 from parley.speech.piper_local import PiperTTS
 from tests import errors
 from tests.fakes.openai_server import FakeOpenAI, Script, speech_audio
-from tests.live import LiveServer
+from tests.live import LiveServer, Serve
 from tests.speech import engines
 from tests.speech.audio import decode_pcm, heard, words
 
 KEY = "sk-test-speech-route-5555"
-Serve = Callable[..., LiveServer]
 SENTENCES = [
     "Start with the first screen people see.",
     "What do they need to decide there?",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,12 +11,11 @@ import pytest
 
 from tests import errors
 from tests.fakes.openai_server import DEFAULT_TRANSCRIPT, FakeOpenAI, Script
-from tests.live import LiveServer
+from tests.live import LiveServer, Serve
 from tests.speech.audio import QUESTION, RECORDINGS, heard, recorded, silent_wav, words
 from tests.speech.engines import use_local_models
 
 KEY = "sk-test-transcribe-4321"
-Serve = Callable[..., LiveServer]
 
 
 def upload(

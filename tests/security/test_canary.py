@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import sentry_sdk
 
-from parley.observability.sentry import init_sentry
+from tests.errors import log_text
 from tests.fakes.openai_server import Endpoint, FakeOpenAI, Script
 from tests.live import LiveServer
-from tests.observability.test_sentry import CapturingTransport
+from tests.sentry import CapturingTransport
 from tests.speech.audio import silent_wav
 
 CANARY = "sk-proj-CANARYkey0123456789abcdefghijQRSTUV"
@@ -21,15 +21,6 @@ SECRETS = (CANARY, CANARY[-6:])
 FAULTS = ["401", "429", "500", "hang", "drop", "stall", "malformed", "error_event"]
 HISTORY = [{"role": "user", "content": "Onboarding is heavy."},
            {"role": "assistant", "content": "Where do people drop off?"}]
-
-
-@pytest.fixture
-def sentry() -> Iterator[CapturingTransport]:
-    transport = CapturingTransport()
-    init_sentry("https://public@sentry.example/1", transport=transport)
-    yield transport
-    sentry_sdk.get_client().close()
-    sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
 
 
 def requests_for(path: str) -> list[dict[str, Any]]:
@@ -95,10 +86,7 @@ async def test_the_canary_never_leaks(
                               headers={"content-type": "application/json"})
         bodies.append(bad.text)
     sentry_sdk.flush()
-    logs = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {sorted(r.__dict__.items(), key=str)}"
-        for r in caplog.records
-    )
+    logs = log_text(caplog)
     events = "\n".join(sentry.items)
     assert len(bodies) > 40 and caplog.records
     for secret in SECRETS:

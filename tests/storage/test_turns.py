@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import Callable
 
 import httpx
 
 from tests.fakes.openai_server import FakeOpenAI, Script
-from tests.live import LiveServer
+from tests.live import LiveServer, device
 from tests.sse import events
 
 KEY = "sk-test-history-0123456789"
 REPLY = "Start with the first screen. What do people decide there?"
-
-
-def device() -> dict[str, str]:
-    return {"X-Parley-Device": secrets.token_hex(32)}
 
 
 def turn(session_id: str, **extra: object) -> dict[str, object]:
