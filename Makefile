@@ -41,16 +41,13 @@ services:
 test: check browsers services
 	$(VENV)/bin/pytest
 
-bench: $(VENV)/.test-installed
-	scripts/ensure-system.sh
+bench: browsers
 	$(PY) -m bench
 
-soak: $(VENV)/.test-installed
-	scripts/ensure-system.sh
+soak: browsers
 	$(PY) -m bench.soak
 
-scale: $(VENV)/.test-installed services
-	scripts/ensure-system.sh
+scale: browsers services
 	$(PY) -m bench.scale
 
 clean:

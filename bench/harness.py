@@ -73,7 +73,6 @@ class AbResult:
     complete: int
     failed: int
     non_2xx: int
-    seconds: float
     per_second: float
     p50_ms: float
     p99_ms: float
@@ -90,8 +89,10 @@ def ab(url: str, body: Mapping[str, object], *, requests: int, concurrency: int,
             "-p", handle.name, "-T", "application/json"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=900).stdout
-    os.unlink(handle.name)
+    try:
+        out = subprocess.run([*args, url], capture_output=True, text=True, timeout=900).stdout
+    finally:
+        os.unlink(handle.name)
 
     def number(pattern: str, default: float = 0.0) -> float:
         match = re.search(pattern, out)
@@ -106,7 +107,6 @@ def ab(url: str, body: Mapping[str, object], *, requests: int, concurrency: int,
         complete=int(number(r"Complete requests:\s+(\d+)")),
         failed=real_failures,
         non_2xx=int(number(r"Non-2xx responses:\s+(\d+)")),
-        seconds=number(r"Time taken for tests:\s+([\d.]+)"),
         per_second=number(r"Requests per second:\s+([\d.]+)"),
         p50_ms=number(r"\n\s+50%\s+(\d+)"),
         p99_ms=number(r"\n\s+99%\s+(\d+)"),

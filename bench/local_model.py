@@ -9,17 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.harness import parley
 from parley.conversation.persona import system_prompt
 from parley.providers.local import REPEAT_PENALTY, TEMPERATURE, resolve_local_model
-from tests.live import ParleyProcess
 
 QUESTIONS = [
     "How do I make onboarding less overwhelming?",
@@ -37,6 +35,12 @@ class Run:
     first_token_ms: float
     tokens: int
     tokens_per_s: float
+
+    @classmethod
+    def of(cls, start: float, stamps: list[float]) -> Run:
+        """A turn from its start and the time each token arrived (two or more)."""
+        return cls((stamps[0] - start) * 1000, len(stamps),
+                   (len(stamps) - 1) / (stamps[-1] - stamps[0]))
 
 
 def _summary(runs: list[Run]) -> tuple[float, float, float]:
@@ -73,8 +77,7 @@ def raw_llama(rounds: int) -> list[Run]:
             if chunk["choices"][0]["delta"].get("content"):
                 stamps.append(time.perf_counter())
         if i and len(stamps) > 1:  # the first round warms the system-prompt cache
-            runs.append(Run((stamps[0] - start) * 1000, len(stamps),
-                            (len(stamps) - 1) / (stamps[-1] - stamps[0])))
+            runs.append(Run.of(start, stamps))
     llama.close()
     return runs
 
@@ -85,12 +88,9 @@ async def through_parley(rounds: int) -> list[Run]:
     Parley runs as its own process, as in production, so the load generator does not
     share its interpreter (and GIL) with the server.
     """
-    env = {"PARLEY_LOCAL_MODEL": "auto", "PARLEY_LOCAL_MAX_TOKENS": str(MAX_TOKENS),
-           "PARLEY_LOCAL_STT": "off", "PARLEY_LOCAL_TTS": "off", "PARLEY_LOG_LEVEL": "WARNING"}
+    env = {"PARLEY_LOCAL_MODEL": "auto", "PARLEY_LOCAL_MAX_TOKENS": str(MAX_TOKENS)}
     runs: list[Run] = []
-    log = Path(tempfile.gettempdir()) / "parley-bench-local.log"
-    server = ParleyProcess(env, log).start()
-    try:
+    with parley(env, "local") as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             for i in range(rounds + 1):
                 body = {"message": QUESTIONS[i % len(QUESTIONS)], "stream": True}
@@ -101,18 +101,15 @@ async def through_parley(rounds: int) -> list[Run]:
                         if line == "event: delta":
                             stamps.append(time.perf_counter())
                 if i and len(stamps) > 1:
-                    runs.append(Run((stamps[0] - start) * 1000, len(stamps),
-                                    (len(stamps) - 1) / (stamps[-1] - stamps[0])))
-    finally:
-        server.stop()
+                    runs.append(Run.of(start, stamps))
     return runs
 
 
 def main(rounds: int = 5) -> None:
     raw = raw_llama(rounds)
-    parley = asyncio.run(through_parley(rounds))
+    through = asyncio.run(through_parley(rounds))
     raw_ft, raw_tps, raw_n = _summary(raw)
-    p_ft, p_tps, p_n = _summary(parley)
+    p_ft, p_tps, p_n = _summary(through)
     print("Offline model (SmolLM2-135M-Instruct Q4_1), median of", rounds, "turns")
     print(f"{'path':<24}{'first token':>14}{'tokens/s':>12}{'tokens':>9}")
     print(f"{'raw llama_cpp':<24}{raw_ft:>11.0f} ms{raw_tps:>12.1f}{raw_n:>9.0f}")

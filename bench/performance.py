@@ -157,16 +157,14 @@ async def _sentence_gaps(parley_url: str, fake: FakeOpenAI, streams: int) -> lis
     return gaps
 
 
-def sentence_latency(parley_env: dict[str, str]) -> str:
+def sentence_latency() -> str:
     """Time from the upstream's last token of a sentence to the `sentence` event."""
     reply = ("Let them see their money first. Could step one be linking an account? "
              "What is the one number a student cares about on day one?")
     with FakeOpenAI(defaults=Script(reply=reply, token_delay=0.01), record=False) as fake, \
-            parley({**parley_env, "PARLEY_OPENAI_BASE_URL": fake.base_url}, "sentences") as p:
+            parley({"PARLEY_OPENAI_BASE_URL": fake.base_url}, "sentences") as p:
         gaps = asyncio.run(_sentence_gaps(p.url, fake, 60))
-    gaps.sort()
-    p50 = statistics.median(gaps)
-    p99 = gaps[int(len(gaps) * 0.99) - 1]
+    p50, p99 = _percentiles(gaps)
     return (f"| sentence event after the upstream's last token of the sentence | "
             f"{len(gaps)} sentences | **{p50:.2f} ms** | **{p99:.2f} ms** | goal p99 ≤ 2 ms |")
 
@@ -202,11 +200,11 @@ async def _streams(url: str, headers: dict[str, str], body: dict[str, object],
     return errors, durations
 
 
-def thousand_streams(parley_env: dict[str, str]) -> list[str]:
+def thousand_streams() -> list[str]:
     """1,000 concurrent SSE streams of about 3 s each: errors, added delay, Parley's memory."""
     count = 1000
     with fake_openai("--token-delay", "0.05") as fake_url, \
-            parley({**parley_env, "PARLEY_OPENAI_BASE_URL": fake_url}, "streams") as p:
+            parley({"PARLEY_OPENAI_BASE_URL": fake_url}, "streams") as p:
         peak = [rss_mb(p.pid)]
         stop = threading.Event()
 
@@ -262,7 +260,6 @@ def cold_start() -> str:
 
 
 def main() -> None:
-    env = {"PARLEY_MAX_CONCURRENT_STREAMS": "5000"}
     print("## Parley's own cost against the fake OpenAI (loopback, 2 cores)\n")
     print("Latency to the last byte (wrk, closed loop, "
           f"{WRK_SECONDS} s a point); direct = the fake's own endpoint. An instant upstream "
@@ -272,22 +269,22 @@ def main() -> None:
     print("| upstream | answer | concurrency | direct p50 / p99 ms | Parley p50 / p99 ms | "
           "added p50 / p99 ms | Parley req/s (direct) | errors |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    with fake_openai() as fake_url, parley({**env, "PARLEY_OPENAI_BASE_URL": fake_url}) as p:
+    with fake_openai() as fake_url, parley({"PARLEY_OPENAI_BASE_URL": fake_url}) as p:
         wrk(f"{p.url}/api/conversation", {"message": MESSAGE}, 10, sse=False)  # warm-up
         for row in latency_table(p.url, fake_url):
             print(row, flush=True)
     with fake_openai("--first-token-delay", "0.2", "--token-delay", "0.02") as fake_url, \
-            parley({**env, "PARLEY_OPENAI_BASE_URL": fake_url}) as p:
+            parley({"PARLEY_OPENAI_BASE_URL": fake_url}) as p:
         wrk(f"{p.url}/api/conversation", {"message": MESSAGE}, 10, sse=False)  # warm-up
         for row in latency_table(p.url, fake_url, (1, 50, 200), "model-like", pause_ms=800):
             print(row, flush=True)
     print("\n| figure | sample | result | | |")
     print("| --- | --- | --- | --- | --- |")
-    print(sentence_latency(env), flush=True)
+    print(sentence_latency(), flush=True)
     print(cold_start(), flush=True)
     print("\n| 1,000 concurrent streams | errors | duration | memory |")
     print("| --- | --- | --- | --- |")
-    for row in thousand_streams(env):
+    for row in thousand_streams():
         print(row, flush=True)
 
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# System packages the tests use: a Chromium for Playwright and espeak-ng for real speech.
+# System packages the tests and benches use: a Chromium for Playwright, espeak-ng for real
+# speech, and nginx, ab and wrk for `make scale`, `make soak` and `make bench`.
 # Installs them with apt when they are missing and we are root; otherwise explains.
 set -eu
 
