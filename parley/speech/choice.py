@@ -1,4 +1,4 @@
-"""Which speech engine serves a request, and with which key: the conversation rule again."""
+"""Which speech engine serves a request: a key (see `KeyRule`) means OpenAI, else offline."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from parley import errors
-from parley.providers.registry import ProviderRegistry
 from parley.security.keys import check_key_shape
+from parley.security.payer import KeyRule, Payer
 
 E = TypeVar("E")
 Direction = Literal["stt", "tts"]
@@ -40,7 +40,7 @@ def choose_engine(
     explicit: Literal["openai", "local"] | None,
     user_key: str | None,
     access_code: str | None,
-    registry: ProviderRegistry,
+    keys: KeyRule,
 ) -> EngineChoice[E]:
     """An explicit provider wins; else a key means OpenAI; else local; else a 503 that helps."""
     if explicit == "local":
@@ -51,12 +51,15 @@ def choose_engine(
         # The transcription form's `apiKey` field arrives unchecked.
         check_key_shape(user_key)
     if openai is not None:
-        # With no local engine to fall back to, a wrong or missing access code is the
-        # thing to fix, so the registry may say so.
-        must = explicit == "openai" or (local is None and registry.has_operator_key)
-        key = user_key or registry.operator_key(access_code, required=must)
-        if key is not None:
-            return EngineChoice(openai, key)
+        if explicit == "openai":
+            payer: Payer | None = keys.require(user_key, access_code)
+        else:
+            payer = keys.decide(
+                user_key, access_code, offline=local is not None,
+                missing=errors.SpeechUnavailable(_MISSING[direction]),
+            )
+        if payer is not None:
+            return EngineChoice(openai, payer.key)
     if local is not None and explicit is None:
         return EngineChoice(local, None)
     raise errors.SpeechUnavailable(_MISSING[direction])

@@ -10,12 +10,12 @@ import pytest
 from parley import errors
 from parley.providers.base import ChatRequest, ProviderEvent, TextDelta
 from parley.providers.registry import ProviderRegistry
+from parley.security.payer import KeyRule
 
 
 class _Named:
     name: ClassVar[str] = "?"
     needs_key: ClassVar[bool] = False
-    can_stream: ClassVar[bool] = True
     small_model: ClassVar[bool] = False
     max_prompt_chars = None
 
@@ -38,9 +38,12 @@ class Local(_Named):
     name = "local"
 
 
-def registry(local: bool = True, **kwargs: str) -> ProviderRegistry:
+def registry(
+    local: bool = True, operator_key: str | None = None, access_code: str | None = None
+) -> ProviderRegistry:
     providers = {"openai": OpenAI(), **({"local": Local()} if local else {})}
-    return ProviderRegistry(providers, **kwargs)
+    keys = KeyRule(operator_key=operator_key, access_code=access_code)
+    return ProviderRegistry(providers, keys=keys)
 
 
 def test_a_key_means_openai() -> None:
