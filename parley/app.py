@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -31,13 +32,16 @@ from parley.routes import (
 from parley.routes.errors import install_error_handlers
 from parley.routes.openapi import install_openapi
 from parley.routes.web import WebApp
+from parley.security.admission import Admission
 from parley.security.body_limit import BodyLimitMiddleware
 from parley.security.headers import (
     HttpsRedirectMiddleware,
     SecurityHeadersMiddleware,
     content_security_policy,
 )
+from parley.security.payer import KeyRule
 from parley.security.streams import StreamSlots
+from parley.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +69,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         client = openai_client(settings)
         stack.push_async_callback(client.close)
-        app.state.openai = client
-        registry = await build_registry(settings, client, stack)
-        app.state.registry = registry
+        keys = KeyRule(
+            operator_key=_secret(settings.openai_api_key),
+            access_code=_secret(settings.access_code),
+        )
+        registry = await build_registry(settings, client, keys, stack)
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         limiter = RateLimiter.from_settings(
             redis_url,
@@ -75,17 +81,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             per_key=settings.rate_limit_per_key,
         )
         stack.push_async_callback(limiter.aclose)
-        app.state.limiter = limiter
-        app.state.streams = StreamSlots(settings.max_concurrent_streams)
+        metrics = app.state.metrics
         speech_services = await build_speech(settings, client)
         stack.push_async_callback(speech_services.aclose)
-        app.state.speech = speech_services
         storage = await build_storage(settings)
         if storage is not None:
             stack.push_async_callback(storage.aclose)
-        app.state.storage = storage
-        app.state.health = health.health_payload(
-            settings, registry, speech_services.health(), storage is not None
+        app.state.services = Services(
+            settings=settings,
+            openai=client,
+            keys=keys,
+            registry=registry,
+            admission=Admission(
+                limiter, StreamSlots(settings.max_concurrent_streams), metrics
+            ),
+            speech=speech_services,
+            storage=storage,
+            metrics=metrics,
+            health=health.health_payload(
+                settings, registry, speech_services.health(), storage is not None
+            ),
         )
         log.info("parley %s ready; providers: %s", __version__, ", ".join(registry.names()))
         # Everything loaded so far lives as long as the process: move it out of the garbage
@@ -163,3 +178,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     if settings.trusted_proxies:
         # X-Forwarded-For/-Proto are believed only from these addresses.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

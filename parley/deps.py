@@ -1,30 +1,102 @@
-"""Typed dependencies: the collaborators routes receive (tests swap them via overrides).
+"""Typed dependencies: every collaborator a route receives (tests swap them via overrides).
 
-All are `async def`: FastAPI runs a plain `def` dependency in a worker thread, and those
-thread hops were a large part of a turn's CPU.
+This module and `parley.app` are the only ones that know where the app keeps its
+collaborators. All are `async def`: FastAPI runs a plain `def` dependency in a worker
+thread, and those thread hops were a large part of a turn's CPU.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 
+from parley import errors
 from parley.config import Settings
+from parley.observability.requests import RequestRecord, request_record
 from parley.providers.registry import ProviderRegistry
+from parley.security.admission import Admission
 from parley.security.keys import bearer_value, check_key_shape, is_session_token
+from parley.security.payer import KeyRule
+from parley.services import Services
 from parley.speech.services import SpeechServices
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from parley.observability.metrics import Metrics
+    from parley.storage.repository import HistoryStore
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_settings(request: Request) -> Settings:
+    # Settings exist before the lifespan has run (app creation reads them).
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_registry(request: Request) -> ProviderRegistry:
-    registry: ProviderRegistry = request.app.state.registry
-    return registry
+async def get_registry(services: ServicesDep) -> ProviderRegistry:
+    return services.registry
+
+
+async def get_keys(services: ServicesDep) -> KeyRule:
+    return services.keys
+
+
+async def get_admission(services: ServicesDep) -> Admission:
+    return services.admission
+
+
+async def get_speech(services: ServicesDep) -> SpeechServices:
+    """The app's speech engines (tests may override this dependency)."""
+    return services.speech
+
+
+async def get_openai(services: ServicesDep) -> AsyncOpenAI:
+    return services.openai
+
+
+async def get_metrics(request: Request) -> Metrics | None:
+    metrics: Metrics | None = request.app.state.metrics
+    return metrics
+
+
+async def get_history(services: ServicesDep) -> HistoryStore | None:
+    """The server's history store, or None when conversations stay on the device."""
+    return services.storage
+
+
+if TYPE_CHECKING:
+    HistoryDep = Annotated[HistoryStore | None, Depends(get_history)]
+else:
+    # The database layer is imported only with history on (it is slow to import): FastAPI,
+    # which reads annotations at run time, sees a plain object.
+    HistoryDep = Annotated[object, Depends(get_history)]
+
+
+async def get_store(history: HistoryDep) -> HistoryStore:
+    """The history store; 404 storage_disabled when this server keeps no history."""
+    if history is None:
+        raise errors.StorageUnavailable()
+    return history
+
+
+async def get_record(request: Request) -> RequestRecord:
+    """What this request's log line will say; routes fill it in."""
+    return request_record(request)
+
+
+async def client_address(request: Request) -> str:
+    """The caller's address (the proxy's view of it, when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def bearer_key(
@@ -53,14 +125,23 @@ async def access_code(
     return x_parley_access_code or None
 
 
-async def get_speech(request: Request) -> SpeechServices:
-    """The app's speech engines (tests may override this dependency)."""
-    speech: SpeechServices = request.app.state.speech
-    return speech
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]
+KeysDep = Annotated[KeyRule, Depends(get_keys)]
+AdmitDep = Annotated[Admission, Depends(get_admission)]
+SpeechDep = Annotated[SpeechServices, Depends(get_speech)]
+if TYPE_CHECKING:
+    OpenAIDep = Annotated[AsyncOpenAI, Depends(get_openai)]
+    MetricsDep = Annotated[Metrics | None, Depends(get_metrics)]
+    StoreDep = Annotated[HistoryStore, Depends(get_store)]
+else:
+    # These types are imported only by the code that uses them (the OpenAI SDK and the
+    # database layer are slow to import, and a cold start pays for it), so FastAPI, which
+    # reads annotations at run time, sees a plain object.
+    OpenAIDep = Annotated[object, Depends(get_openai)]
+    MetricsDep = Annotated[object, Depends(get_metrics)]
+    StoreDep = Annotated[object, Depends(get_store)]
+RecordDep = Annotated[RequestRecord, Depends(get_record)]
+ClientDep = Annotated[str, Depends(client_address)]
 BearerKeyDep = Annotated[str | None, Depends(bearer_key)]
 AccessCodeDep = Annotated[str | None, Depends(access_code)]
-SpeechDep = Annotated[SpeechServices, Depends(get_speech)]

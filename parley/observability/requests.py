@@ -6,8 +6,10 @@ import logging
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -16,6 +18,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("parley.request")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What one request's log line and metrics say, filled in as the request runs."""
+
+    request_id: str
+    provider_attempted: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    first_token_ms: float | None = None
+    total_ms: float | None = None
+    error_code: str | None = None
+
+
+def request_record(request: Request) -> RequestRecord:
+    """The request's record (a blank one when the log middleware is not in front)."""
+    record = request.scope.setdefault("state", {}).get("record")
+    if not isinstance(record, RequestRecord):
+        record = RequestRecord(request_id="-")
+        request.scope["state"]["record"] = record
+    return record
 
 
 def _route(scope: Scope) -> str:
@@ -39,8 +63,8 @@ class RequestLogMiddleware:
             return
         incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        record = RequestRecord(request_id)
+        scope.setdefault("state", {})["record"] = record
         started = time.perf_counter()
         status = 500
 
@@ -56,19 +80,20 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._record(scope, state, status, time.perf_counter() - started)
+            self._record(scope, record, status, time.perf_counter() - started)
 
-    def _record(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, record: RequestRecord, status: int, seconds: float) -> None:
         route = _route(scope)
         if self.metrics is not None:
             self.metrics.requests.labels(route, scope["method"], str(status)).inc()
             self.metrics.latency.labels(route).observe(seconds)
-            first = state.get("first_token_ms")
-            if first is not None and state.get("provider"):
-                self.metrics.first_token.labels(state["provider"]).observe(first / 1000)
-            if state.get("error_code") and state.get("provider_attempted"):
+            if record.first_token_ms is not None and record.provider:
+                self.metrics.first_token.labels(record.provider).observe(
+                    record.first_token_ms / 1000
+                )
+            if record.error_code and record.provider_attempted:
                 self.metrics.upstream_errors.labels(
-                    state["provider_attempted"], state["error_code"]
+                    record.provider_attempted, record.error_code
                 ).inc()
         if route == "static" and status < 400:
             return  # the web app's files are not worth a line each
@@ -79,16 +104,16 @@ class RequestLogMiddleware:
             route,
             status,
             extra={
-                "request_id": state["request_id"],
+                "request_id": record.request_id,
                 "method": scope["method"],
                 "route": route,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 1),
-                "provider": state.get("provider"),
-                "model": state.get("model"),
-                "first_token_ms": state.get("first_token_ms"),
-                "total_ms": state.get("total_ms"),
-                "error_code": state.get("error_code"),
+                "provider": record.provider,
+                "model": record.model,
+                "first_token_ms": record.first_token_ms,
+                "total_ms": record.total_ms,
+                "error_code": record.error_code,
                 "client": client[0] if client else None,
             },
         )

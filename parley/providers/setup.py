@@ -12,6 +12,7 @@ from parley.conversation.persona import system_prompt
 from parley.providers.base import Provider
 from parley.providers.local import LocalProvider, resolve_local_model
 from parley.providers.registry import ProviderRegistry
+from parley.security.payer import KeyRule
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -70,7 +71,7 @@ async def load_local(settings: Settings) -> LocalProvider | None:
 
 
 async def build_registry(
-    settings: Settings, client: AsyncOpenAI, stack: AsyncExitStack
+    settings: Settings, client: AsyncOpenAI, keys: KeyRule, stack: AsyncExitStack
 ) -> ProviderRegistry:
     """Every provider this server can use; their cleanup goes on `stack`."""
     from parley.providers.openai_compat import OpenAICompatProvider
@@ -93,13 +94,4 @@ async def build_registry(
             local.warm_up(system_prompt("sparring", small_model=True)), name="warm-up"
         )
         stack.callback(warm_up.cancel)
-    return ProviderRegistry(
-        providers,
-        operator_key=_secret(settings.openai_api_key),
-        access_code=_secret(settings.access_code),
-    )
-
-
-def _secret(value: object) -> str | None:
-    get = getattr(value, "get_secret_value", None)
-    return get() if get is not None else None
+    return ProviderRegistry(providers, keys=keys)

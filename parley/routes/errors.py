@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from parley import errors
+from parley.observability.requests import request_record
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_parley_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.ParleyError)
-        request.state.error_code = exc.code
+        request_record(request).error_code = exc.code
         return parley_error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        request.state.error_code = "invalid_request"
+        request_record(request).error_code = "invalid_request"
         return _validation_response(exc)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

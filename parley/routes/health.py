@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from parley import __version__
 from parley.config import Settings
+from parley.deps import ServicesDep
 from parley.providers.registry import ProviderRegistry
 
 router = APIRouter()
@@ -35,8 +36,8 @@ def health_payload(
             "openai": {
                 "ready": True,
                 "models": list(settings.openai_model),
-                "operator_key": registry.has_operator_key,
-                "access_code_required": registry.needs_access_code,
+                "operator_key": registry.keys.has_operator_key,
+                "access_code_required": registry.keys.needs_access_code,
             },
             "local": {
                 "ready": local is not None,
@@ -50,8 +51,7 @@ def health_payload(
 
 
 @router.get("/api/health", response_model=HealthOut)
-async def health(request: Request) -> JSONResponse:
+async def health(services: ServicesDep) -> JSONResponse:
     """Status, version, which providers are ready and where history is kept."""
     # Built once in the lifespan: health must cost nothing and call nothing.
-    payload: dict[str, Any] = request.app.state.health
-    return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+    return JSONResponse(services.health, headers={"Cache-Control": "no-store"})

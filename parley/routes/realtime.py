@@ -9,20 +9,27 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
 from parley.config import Settings
 from parley.conversation.persona import Mode, system_prompt
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
-from parley.providers.registry import ProviderRegistry
+from parley.deps import (
+    AccessCodeDep,
+    AdmitDep,
+    BearerKeyDep,
+    ClientDep,
+    KeysDep,
+    OpenAIDep,
+    RecordDep,
+    SettingsDep,
+    person_key,
+)
 from parley.providers.upstream import translate_openai_error
 from parley.routes.schemas import ApiKey, CleanText
-from parley.security.admission import admit
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
     from openai.types.realtime import (
         RealtimeAudioInputTurnDetectionParam,
         RealtimeSessionCreateRequestParam,
@@ -66,23 +73,28 @@ class RealtimeSessionOut(BaseModel):
 @router.post("/api/realtime/session", response_model=RealtimeSessionOut)
 async def realtime_session(
     body: RealtimeSessionIn,
-    request: Request,
     response: Response,
     settings: SettingsDep,
-    registry: RegistryDep,
+    keys: KeysDep,
+    admission: AdmitDep,
+    upstream: OpenAIDep,
+    client: ClientDep,
+    record: RecordDep,
     bearer: BearerKeyDep,
     code: AccessCodeDep,
 ) -> RealtimeSessionOut:
     """Mint a client secret for one realtime voice call in the chosen mode."""
     voice = check_voice(body.voice, settings)
-    key = realtime_key(body, bearer, code, registry)
-    request.state.provider_attempted = "openai"
-    await admit(request, key, holds_stream=False)
+    # The person's key (body, then Bearer), else the operator's behind the access code.
+    payer = keys.require(
+        person_key(body.api_key, bearer), code, missing=errors.ApiKeyRequired(NO_KEY)
+    )
+    record.provider_attempted = "openai"
+    await admission.check(client, payer.key)
     import openai  # loaded by the lifespan already; kept out of app creation (cold start)
 
-    client: AsyncOpenAI = request.app.state.openai
     try:
-        secret = await client.with_options(api_key=key).realtime.client_secrets.create(
+        secret = await upstream.with_options(api_key=payer.key).realtime.client_secrets.create(
             expires_after={"anchor": "created_at", "seconds": SECRET_SECONDS},
             session=session_config(settings, body.mode, voice),
             # Minting is one quick call: a stuck upstream must not leave the phone connecting
@@ -100,21 +112,6 @@ async def realtime_session(
         webrtc_url=f"{settings.openai_base_url}/realtime/calls",
         model=settings.realtime_model,
     )
-
-
-def realtime_key(
-    body: RealtimeSessionIn, bearer: str | None, code: str | None, registry: ProviderRegistry
-) -> str:
-    """The person's key (body, then Bearer), else the operator's behind the access code."""
-    key = person_key(body.api_key, bearer)  # both are checked as header-safe
-    if key:
-        return key
-    if not registry.has_operator_key:
-        raise errors.ApiKeyRequired(NO_KEY)
-    operator = registry.operator_key(code, required=True)
-    if operator is None:  # required=True raises first; this keeps the type honest
-        raise errors.ApiKeyRequired(NO_KEY)
-    return operator
 
 
 def check_voice(voice: str | None, settings: Settings) -> str:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
 from parley.conversation.persona import Mode
+from parley.deps import AdmitDep, ClientDep, StoreDep
 from parley.routes.schemas import CleanText
-from parley.security.admission import admit
 from parley.storage.models import TITLE_MAX, Sender
 from parley.storage.owners import Identity
-from parley.storage.repository import HistoryStore, MessageInfo, SessionInfo
-from parley.storage.services import store_from_request
+from parley.storage.repository import MessageInfo, SessionInfo
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -23,17 +22,6 @@ NO_OWNER = (
     "Turn on \"Keep history on the server\" in Settings, or sign in, to see conversations "
     "kept on the server."
 )
-
-
-async def get_store(request: Request) -> HistoryStore:
-    """The history store; 404 storage_disabled when this server keeps no history."""
-    store = store_from_request(request)
-    if store is None:
-        raise errors.StorageUnavailable()
-    return store
-
-
-StoreDep = Annotated[HistoryStore, Depends(get_store)]
 
 
 async def get_identity(
@@ -193,7 +181,8 @@ async def rename_session(
 
 @router.post("/{session_id}/messages", status_code=201)
 async def add_message(
-    request: Request, session_id: str, body: MessageIn, store: StoreDep, owner: OwnerDep
+    session_id: str, body: MessageIn, store: StoreDep, owner: OwnerDep,
+    admission: AdmitDep, client: ClientDep,
 ) -> MessageOut:
     """Keep a turn heard outside /api/conversation (a realtime call's transcripts).
 
@@ -202,7 +191,7 @@ async def add_message(
     text = body.text.strip()
     if not text:
         raise errors.InvalidRequest("Send the words of the turn: the text was empty.")
-    await admit(request, None, holds_stream=False)  # the client's rate limit covers writes
+    await admission.check(client, None)  # the client's rate limit covers writes
     message = await store.append_message(
         owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode
     )

@@ -7,15 +7,23 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep, person_key
+from parley.deps import (
+    AccessCodeDep,
+    AdmitDep,
+    BearerKeyDep,
+    ClientDep,
+    KeysDep,
+    SettingsDep,
+    SpeechDep,
+    person_key,
+)
 from parley.routes.schemas import MAX_TEXT, ApiKey, CleanText
 from parley.routes.streaming import ClosingStreamingResponse
-from parley.security.admission import admit
 from parley.speech.base import MEDIA_TYPES, TextToSpeech, media_type
 from parley.speech.choice import choose_engine
 
@@ -52,9 +60,10 @@ SPEECH_RESPONSES: dict[int | str, dict[str, object]] = {
 @router.post("/api/speech", responses=SPEECH_RESPONSES, response_class=StreamingResponse)
 async def speech(
     body: SpeechIn,
-    request: Request,
     settings: SettingsDep,
-    registry: RegistryDep,
+    keys: KeysDep,
+    admission: AdmitDep,
+    client: ClientDep,
     services: SpeechDep,
     bearer: BearerKeyDep,
     code: AccessCodeDep,
@@ -75,12 +84,12 @@ async def speech(
         explicit=body.provider,
         user_key=person_key(body.api_key, bearer),
         access_code=code,
-        registry=registry,
+        keys=keys,
     )
     engine = choice.engine
     fmt = body.audio_format or engine.formats[0]
     check_options(engine, fmt, body.voice)
-    await admit(request, choice.api_key, holds_stream=False)
+    await admission.check(client, choice.api_key)
     audio = engine.synthesize(text, voice=body.voice, fmt=fmt, api_key=choice.api_key)
     # Wait for the first bytes before answering: an upstream 401 or 429 must still become an
     # HTTP error, which is impossible once a 200 has started streaming.

@@ -9,8 +9,16 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from parley import errors
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, SpeechDep, person_key
-from parley.security.admission import admit
+from parley.deps import (
+    AccessCodeDep,
+    AdmitDep,
+    BearerKeyDep,
+    ClientDep,
+    KeysDep,
+    SettingsDep,
+    SpeechDep,
+    person_key,
+)
 from parley.speech.choice import choose_engine
 from parley.speech.formats import (
     CONTAINERS,
@@ -77,7 +85,9 @@ UPLOAD_SCHEMA: dict[str, object] = {
 async def transcribe(
     request: Request,
     settings: SettingsDep,
-    registry: RegistryDep,
+    keys: KeysDep,
+    admission: AdmitDep,
+    client: ClientDep,
     speech: SpeechDep,
     bearer: BearerKeyDep,
     code: AccessCodeDep,
@@ -96,9 +106,9 @@ async def transcribe(
         explicit=provider,
         user_key=person_key(upload.fields.get("apiKey"), bearer),
         access_code=code,
-        registry=registry,
+        keys=keys,
     )
-    await admit(request, choice.api_key, holds_stream=False)
+    await admission.check(client, choice.api_key)
     transcript = await choice.engine.transcribe(
         upload.audio,
         content_type=MEDIA_TYPES[container],

@@ -1,45 +1,52 @@
-"""Letting a model turn in: rate limits first, then a slot under the concurrent-stream cap."""
+"""Letting a model call in: the rate limits first, then a slot under the concurrent-stream cap."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fastapi import Request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from parley import errors
+from parley.security.ratelimit import RateLimiter
+from parley.security.streams import StreamSlots
+
+if TYPE_CHECKING:
+    from parley.observability.metrics import Metrics
 
 
-async def admit(request: Request, api_key: str | None, *, holds_stream: bool = True
-                ) -> Callable[[], None]:
-    """Check the budgets; return the function that gives the stream slot back (idempotent)."""
-    state = request.app.state
-    metrics = state.metrics
-    client = request.client.host if request.client else "unknown"
-    try:
-        await state.limiter.check(client, api_key)
-    except errors.RateLimited:
-        if metrics is not None:
-            metrics.rate_limited.labels("rate").inc()
-        raise
-    if not holds_stream:
-        return lambda: None
-    try:
-        state.streams.take()
-    except errors.ServerBusy:
-        if metrics is not None:
-            metrics.rate_limited.labels("streams").inc()
-        raise
-    if metrics is not None:
-        metrics.active_streams.inc()
-    released = False
+class Admission:
+    """The budgets every paid or heavy call passes: per client, per key, streams in flight."""
 
-    def release() -> None:
-        nonlocal released
-        if released:
-            return
-        released = True
-        state.streams.release()
-        if metrics is not None:
-            metrics.active_streams.dec()
+    def __init__(
+        self, limiter: RateLimiter, streams: StreamSlots, metrics: Metrics | None
+    ) -> None:
+        self.limiter = limiter
+        self.streams = streams
+        self._metrics = metrics
 
-    return release
+    async def check(self, client: str, api_key: str | None) -> None:
+        """Count one request against the rate limits; 429 when over a budget."""
+        try:
+            await self.limiter.check(client, api_key)
+        except errors.RateLimited:
+            if self._metrics is not None:
+                self._metrics.rate_limited.labels("rate").inc()
+            raise
+
+    @contextmanager
+    def stream_slot(self) -> Iterator[None]:
+        """Hold one of this instance's stream slots for the block; 503 when all are taken."""
+        try:
+            self.streams.take()
+        except errors.ServerBusy:
+            if self._metrics is not None:
+                self._metrics.rate_limited.labels("streams").inc()
+            raise
+        if self._metrics is not None:
+            self._metrics.active_streams.inc()
+        try:
+            yield
+        finally:
+            self.streams.release()
+            if self._metrics is not None:
+                self._metrics.active_streams.dec()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import Request
-
 from parley.config import Settings
 from parley.storage.db import check_schema, database_problems, make_engine, upgrade
 from parley.storage.owners import owner_resolver
@@ -36,9 +34,3 @@ async def build_storage(settings: Settings) -> HistoryStore | None:
         ", with Clerk sign-in" if owners.clerk is not None else "",
     )
     return HistoryStore(engine, owners)
-
-
-def store_from_request(request: Request) -> HistoryStore | None:
-    """The app's history store, or None when server history is off."""
-    store: HistoryStore | None = getattr(request.app.state, "storage", None)
-    return store

@@ -62,7 +62,7 @@ async def api(database_url: str) -> AsyncIterator[Api]:  # noqa: F811 (fixture)
                 transport=httpx.ASGITransport(app=app), base_url="http://parley.test"
             ) as client,
         ):
-            yield Api(client, app.state.storage, clerk)
+            yield Api(client, app.state.services.storage, clerk)
 
 
 async def test_without_a_database_every_endpoint_says_storage_is_off() -> None:

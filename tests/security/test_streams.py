@@ -33,7 +33,7 @@ async def test_full_instance_answers_503_then_recovers(
         assert await fake.wait_for_async(lambda: fake.open_streams == 0, 2.0)
         again = await http.post("/api/conversation", json={**body, "stream": False})
     assert again.status_code == 200
-    assert server.app.state.streams.active == 0
+    assert server.app.state.services.admission.streams.active == 0
 
 
 async def test_failed_turns_give_their_slot_back(
@@ -47,4 +47,4 @@ async def test_failed_turns_give_their_slot_back(
                 "/api/conversation", json={"message": "hi", "apiKey": "sk-test-slot"}
             )
             assert response.status_code == 401
-    assert server.app.state.streams.active == 0
+    assert server.app.state.services.admission.streams.active == 0

@@ -45,7 +45,7 @@ def use_local_models(
     """Give a running server these local engines (default: the shared Whisper and Piper)."""
 
     def speech_with_models(request: Request) -> SpeechServices:
-        built: SpeechServices = request.app.state.speech
+        built: SpeechServices = request.app.state.services.speech
         return dataclasses.replace(
             built, local_stt=stt or whisper(), local_tts=tts or piper(), closers=[]
         )
