@@ -3,8 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from parley.providers.base import Message
+from parley import errors
+from parley.providers.base import Message, Role
+
+
+class Turn(Protocol):
+    """A past turn as a request carries it."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def content(self) -> str: ...
+
+
+def checked_history(
+    history: Sequence[Turn], *, max_messages: int, max_message_chars: int
+) -> list[Message]:
+    """The history as provider messages, refusing more than the operator allows."""
+    if len(history) > max_messages:
+        raise errors.PayloadTooLarge(
+            f"This conversation has more than {max_messages} turns. "
+            "Start a new conversation to keep going."
+        )
+    # Earlier turns include the model's own answers, which may run longer than a message.
+    too_long = max_message_chars * 4
+    if any(len(turn.content) > too_long for turn in history):
+        raise errors.PayloadTooLarge(
+            "One of the earlier turns is too long to send. Start a new conversation."
+        )
+    return [Message(turn.role, turn.content) for turn in history]
 
 
 def build_messages(

@@ -1,4 +1,8 @@
-"""One turn: a provider's stream becomes deltas, speakable sentences, then done or error."""
+"""One turn: a provider's stream becomes deltas, speakable sentences, then done.
+
+A provider's failure is raised, not turned into an event: whoever renders the turn (JSON or
+SSE, `parley.routes.streaming`) decides how it looks, knowing how much text went out.
+"""
 
 from __future__ import annotations
 
@@ -39,13 +43,7 @@ class Done:
     timings: Timings
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
-    error: errors.ParleyError
-    partial: str
-
-
-TurnEvent = Delta | Sentence | Done | Failed
+TurnEvent = Delta | Sentence | Done
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +65,7 @@ async def run_turn(
     *,
     speak: bool = True,
 ) -> AsyncGenerator[TurnEvent, None]:
-    """Stream one reply. Always ends with exactly one `Done` or `Failed`.
+    """Stream one reply, ending with one `Done`; a failure raises its `ParleyError`.
 
     Sentences ride on the `Delta` that completes them; the last one (after the stream
     ends) comes as a `Sentence`. `speak=False` skips sentences (a brief is read, not spoken).
@@ -106,9 +104,6 @@ async def run_turn(
             for text in splitter.flush():
                 yield Sentence(index, text)
                 index += 1
-    except errors.ParleyError as exc:
-        yield Failed(exc, "".join(parts))
-        return
     finally:
         await upstream.aclose()  # type: ignore[attr-defined]
     first_ms = None if first_token_at is None else _ms(first_token_at - started)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from parley import errors
-from parley.conversation.turn import Delta, Done, Failed, Sentence, TurnEvent
+from parley.conversation.turn import Delta, Done, Sentence, TurnEvent
+from parley.observability.requests import RequestRecord
 from parley.routes.errors import parley_error_response
 
 SSE_HEADERS = {
@@ -58,10 +59,7 @@ def encode(event: TurnEvent) -> bytes:
         return frame
     if isinstance(event, Sentence):
         return _sentence(event)
-    if isinstance(event, Done):
-        return _sse("done", done_payload(event))
-    error = event.error
-    return _sse("error", {"code": error.code, "message": error.message, "partial": event.partial})
+    return _sse("done", done_payload(event))
 
 
 class ClosingStreamingResponse(StreamingResponse):
@@ -86,73 +84,85 @@ class EventStreamResponse(ClosingStreamingResponse):
 
 
 async def respond(
-    request: Request,
-    events: AsyncGenerator[TurnEvent, None],
-    *,
-    stream: bool,
-    release: Callable[[], None],
+    events: AsyncGenerator[TurnEvent, None], *, stream: bool, record: RequestRecord
 ) -> Response:
-    """Answer a turn as JSON or SSE. Failures before any text become plain HTTP errors.
+    """Answer a turn as JSON or SSE.
 
-    `release` is called once when the turn is over, however it ends.
+    A failure before any text propagates as the error it is (the app's error handler renders
+    it, with `Retry-After` where it applies); a failure part-way is rendered here, in the
+    answer's own format, with the text that had already gone out.
     """
-    handed_over = False
     try:
         first = await anext(events)
-        if isinstance(first, Failed) and not first.partial:
-            _note(request, first)
-            raise first.error
-        if not stream:
-            return await _collect(request, first, events)
-        response = EventStreamResponse(
-            _sse_body(request, first, events, release), headers=SSE_HEADERS
-        )
-        handed_over = True
-        return response
-    finally:
-        if not handed_over:
-            await events.aclose()
-            release()
+    except BaseException:
+        await events.aclose()
+        raise
+    if not stream:
+        return await _collect(first, events, record)
+    return EventStreamResponse(_sse_body(first, events, record), headers=SSE_HEADERS)
 
 
 async def _sse_body(
-    request: Request,
-    first: TurnEvent,
-    events: AsyncGenerator[TurnEvent, None],
-    release: Callable[[], None],
+    first: TurnEvent, events: AsyncGenerator[TurnEvent, None], record: RequestRecord
 ) -> AsyncIterator[bytes]:
+    partial = _Partial()
     try:
-        _note(request, first)
+        partial.add(first)
+        _note(record, first)
         yield encode(first)
         async for event in events:
-            _note(request, event)
+            partial.add(event)
+            _note(record, event)
             yield encode(event)
+    except errors.ParleyError as exc:
+        record.error_code = exc.code
+        yield _sse("error", {"code": exc.code, "message": exc.message, "partial": partial.text})
     finally:
         await events.aclose()
-        release()
 
 
 async def _collect(
-    request: Request, first: TurnEvent, events: AsyncGenerator[TurnEvent, None]
+    first: TurnEvent, events: AsyncGenerator[TurnEvent, None], record: RequestRecord
 ) -> Response:
+    partial = _Partial()
     last = first
-    async for event in events:
-        last = event
-    _note(request, last)
-    if isinstance(last, Done):
-        return JSONResponse(done_payload(last))
-    if isinstance(last, Failed):
-        return parley_error_response(last.error, partial=last.partial or None)
-    raise errors.UpstreamError()  # unreachable: a turn always ends with Done or Failed
+    try:
+        partial.add(first)
+        async for event in events:
+            partial.add(event)
+            last = event
+    except errors.ParleyError as exc:
+        record.error_code = exc.code
+        return parley_error_response(exc, partial=partial.text or None)
+    finally:
+        await events.aclose()
+    if not isinstance(last, Done):
+        raise errors.UpstreamError()  # unreachable: a finished turn ends with Done
+    _note(record, last)
+    return JSONResponse(done_payload(last))
 
 
-def _note(request: Request, event: TurnEvent) -> None:
-    """Leave what the request log wants to know on the request state."""
-    state = request.state
+class _Partial:
+    """The reply text sent so far, for an answer cut short."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def add(self, event: TurnEvent) -> None:
+        if isinstance(event, Delta):
+            self.parts.append(event.text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _note(record: RequestRecord, event: TurnEvent) -> None:
+    """Fill in what the request log wants to know about the turn."""
     if isinstance(event, Done):
-        state.provider = event.provider
-        state.model = event.model
-        state.first_token_ms = event.timings.first_token_ms
-        state.total_ms = event.timings.total_ms
-    elif isinstance(event, Failed):
-        state.error_code = event.error.code
+        record.provider = event.provider
+        record.model = event.model
+        record.first_token_ms = event.timings.first_token_ms
+        record.total_ms = event.timings.total_ms

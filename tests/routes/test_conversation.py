@@ -190,7 +190,7 @@ async def test_the_server_stays_healthy_after_every_fault(
         health = await http.get("/api/health")
     assert after.status_code == 200 and after.json()["reply"] == REPLY
     assert health.status_code == 200
-    assert server.app.state.streams.active == 0
+    assert server.app.state.services.admission.streams.active == 0
     assert await fake.wait_for_async(lambda: fake.open_streams == 0, 2.0)
 
 

@@ -78,7 +78,7 @@ async def test_a_thousand_abandoned_streams_leave_nothing_open(
     stats = fake.stats()
     assert stats.completed + stats.disconnects == STREAMS, stats  # every stream accounted for
     assert stats.disconnects >= STREAMS // 4, stats  # most hung up mid-stream
-    assert server.app.state.streams.active == 0
+    assert server.app.state.services.admission.streams.active == 0
     for _ in range(100):
         if await server_tasks(server) <= idle_tasks:
             break

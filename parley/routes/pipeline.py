@@ -1,0 +1,81 @@
+"""Every model-backed route's one entry: admit → run the turn → keep it → respond.
+
+Routes parse their body and build a `TurnPlan`; `Turns.start` does the rest. The stream
+slot is held by the turn's own generator, so it is released in one place however the turn
+ends: finished, failed, or abandoned by a client that hung up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Response
+
+from parley.conversation.turn import TurnEvent, TurnLimits, run_turn
+from parley.deps import ClientDep, RecordDep, ServicesDep
+from parley.observability.requests import RequestRecord
+from parley.providers.base import ChatRequest
+from parley.providers.registry import Choice
+from parley.routes.schemas import TurnOut
+from parley.routes.streaming import respond
+from parley.security.admission import Admission
+from parley.storage.turns import Keep, kept
+
+TURN_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The reply as JSON, or as SSE events (`delta`, `sentence`, then "
+        "`done` or `error`) when streaming was asked for.",
+        "model": TurnOut,
+        "content": {"text/event-stream": {}},
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPlan:
+    """One model call a route wants answered."""
+
+    choice: Choice
+    chat: ChatRequest
+    stream: bool
+    # Sentences for the voice; a brief is read, not spoken.
+    speak: bool = True
+    keep: Keep | None = None
+
+
+class Turns:
+    """Runs planned turns for one request."""
+
+    def __init__(
+        self, admission: Admission, limits: TurnLimits, client: str, record: RequestRecord
+    ) -> None:
+        self._admission = admission
+        self._limits = limits
+        self._client = client
+        self._record = record
+
+    async def start(self, plan: TurnPlan) -> Response:
+        """Admit the turn (rate limits), run it, keep it, and answer as JSON or SSE."""
+        self._record.provider_attempted = plan.choice.provider.name
+        await self._admission.check(self._client, plan.choice.api_key)
+        return await respond(self._events(plan), stream=plan.stream, record=self._record)
+
+    async def _events(self, plan: TurnPlan) -> AsyncGenerator[TurnEvent, None]:
+        with self._admission.stream_slot():
+            events = run_turn(plan.choice.provider, plan.chat, self._limits, speak=plan.speak)
+            if plan.keep is not None:
+                events = kept(events, plan.keep)
+            async with aclosing(events):
+                async for event in events:
+                    yield event
+
+
+async def get_turns(services: ServicesDep, client: ClientDep, record: RecordDep) -> Turns:
+    limits = TurnLimits(total_seconds=services.settings.turn_seconds)
+    return Turns(services.admission, limits, client, record)
+
+
+TurnsDep = Annotated[Turns, Depends(get_turns)]
