@@ -74,12 +74,14 @@ def serve(
 
 @cli.command()
 def doctor() -> None:
-    """Say which providers and services are ready, and why not. Prints no secrets."""
+    """Check each part Parley relies on: ready or not, and what to do. Prints no secrets."""
+    import asyncio
+
     from parley.doctor import report
 
     settings = load_settings()
     ok = True
-    for line in report(settings):
+    for line in asyncio.run(report(settings)):
         mark = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}[line.level]
         typer.echo(f"{mark} {line.text}")
         ok = ok and line.level != "fail"

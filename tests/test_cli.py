@@ -25,16 +25,6 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
-def test_doctor_reports_without_printing_secrets() -> None:
-    result = parley("doctor", PARLEY_OPENAI_API_KEY="sk-operator-doctor-123456",
-                    PARLEY_ACCESS_CODE="door-code-42")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "OpenAI-compatible API at https://api.openai.com/v1" in output
-    assert "Operator key is set (behind an access code)" in output
-    assert "sk-operator" not in output and "door-code-42" not in output
-
-
 def test_operator_key_on_a_public_host_without_a_code_refuses_to_start() -> None:
     result = parley("serve", "--host", "0.0.0.0", "--port", "0",
                     PARLEY_OPENAI_API_KEY="sk-operator-public-123456")
