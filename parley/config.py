@@ -101,7 +101,6 @@ class Settings(BaseSettings):
     # Observability
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
-    log_content: bool = False
     metrics_enabled: bool = False
     sentry_dsn: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SENTRY_DSN", "PARLEY_SENTRY_DSN")

@@ -60,12 +60,6 @@ class AccessCodeRequired(ParleyError):
     default_message = "Enter the access code in Settings, or add your own OpenAI API key."
 
 
-class Forbidden(ParleyError):
-    status = 403
-    code = "forbidden"
-    default_message = "You are not allowed to do that."
-
-
 class NotFound(ParleyError):
     status = 404
     code = "not_found"

@@ -57,7 +57,6 @@ class Provider(Protocol):
 
     name: ClassVar[str]
     needs_key: ClassVar[bool]
-    can_stream: ClassVar[bool]
     # A small model needs a firmer length rule in its prompt.
     small_model: ClassVar[bool]
 

@@ -107,7 +107,6 @@ class LocalProvider:
 
     name: ClassVar[str] = "local"
     needs_key: ClassVar[bool] = False
-    can_stream: ClassVar[bool] = True
     small_model: ClassVar[bool] = True
 
     def __init__(

@@ -32,7 +32,6 @@ class OpenAICompatProvider:
 
     name: ClassVar[str] = "openai"
     needs_key: ClassVar[bool] = True
-    can_stream: ClassVar[bool] = True
     small_model: ClassVar[bool] = False
 
     def __init__(

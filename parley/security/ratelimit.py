@@ -29,7 +29,6 @@ class RateLimiter:
         self, storage: Storage, *, per_client: str, per_key: str,
         pool: redis.asyncio.ConnectionPool | None = None,
     ) -> None:
-        self._storage = storage
         self._pool = pool
         self._strategy = MovingWindowRateLimiter(storage)
         self._per_client: RateLimitItem = parse(per_client)
@@ -62,10 +61,6 @@ class RateLimiter:
                     "You are going a bit fast. Wait a moment and try again.",
                     retry_after=retry,
                 )
-
-    async def reset(self) -> None:
-        """Forget every count (tests and operators' maintenance)."""
-        await self._storage.reset()
 
     async def aclose(self) -> None:
         """Close the Redis connections, if any."""
