@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Final, Literal, get_args
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tests.fakes.background import BackgroundServer
 from tests.fakes.openai_wire import (
@@ -940,19 +942,64 @@ async def _speech_handler(request: web.Request) -> web.StreamResponse:
 
 
 async def _read_multipart(request: web.Request) -> tuple[dict[str, str], Upload | None]:
-    # Reading parts ourselves keeps uploads in memory: no temporary files to clean up.
+    # The whole body first, then one parse: aiohttp's streaming part reader pushes bytes back
+    # (a deprecated call) when a boundary straddles two network chunks, so its behaviour
+    # depended on how the upload happened to be split. python-multipart (Starlette's parser)
+    # reads one buffer the same way every time.
     form: dict[str, str] = {}
     upload: Upload | None = None
-    reader = await request.multipart()
-    async for part in reader:
-        if not isinstance(part, BodyPartReader) or part.name is None:
+    for headers, data in _multipart_parts(await request.read(), request.headers["Content-Type"]):
+        _, disposition = parse_options_header(headers.get("content-disposition", ""))
+        name = disposition.get(b"name")
+        if name is None:
             continue
-        if part.filename is not None:
-            data = bytes(await part.read())
-            upload = Upload(part.filename, part.headers.get("Content-Type"), len(data), data)
+        filename = disposition.get(b"filename")
+        if filename is not None:
+            upload = Upload(filename.decode(), headers.get("content-type"), len(data), data)
         else:
-            form[part.name] = await part.text()
+            form[name.decode()] = data.decode("utf-8", "replace")
     return form, upload
+
+
+def _multipart_parts(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
+    """Each part of a multipart body: its headers (lower-cased names) and its bytes."""
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return []
+    parts: list[tuple[dict[str, str], bytes]] = []
+    headers: dict[str, str] = {}
+    field, value, data = bytearray(), bytearray(), bytearray()
+
+    def on_part_begin() -> None:
+        headers.clear()
+        data.clear()
+
+    def on_header_field(chunk: bytes, start: int, end: int) -> None:
+        field.extend(chunk[start:end])
+
+    def on_header_value(chunk: bytes, start: int, end: int) -> None:
+        value.extend(chunk[start:end])
+
+    def on_header_end() -> None:
+        headers[field.decode("latin-1").lower()] = value.decode("latin-1")
+        field.clear()
+        value.clear()
+
+    def on_part_data(chunk: bytes, start: int, end: int) -> None:
+        data.extend(chunk[start:end])
+
+    def on_part_end() -> None:
+        parts.append((dict(headers), bytes(data)))
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_part_data": on_part_data, "on_part_end": on_part_end,
+    })
+    parser.write(body)
+    parser.finalize()
+    return parts
 
 
 def _transcription(text: str, form: Mapping[str, str]) -> web.Response | None:
@@ -983,7 +1030,10 @@ def _transcription(text: str, form: Mapping[str, str]) -> web.Response | None:
 async def _transcriptions_handler(request: web.Request) -> web.StreamResponse:
     multipart = request.content_type == "multipart/form-data"
     if multipart:
-        form, upload = await _read_multipart(request)
+        try:
+            form, upload = await _read_multipart(request)
+        except MultipartParseError:
+            return error(400, "Could not parse multipart form", "invalid_request_error")
         _record(request, "transcriptions", None, form=form, upload=upload)
     else:
         form, upload = {}, None
