@@ -9,21 +9,30 @@ PIP := $(PY) -m pip
 # first install on a machine is slow. Never pass --no-cache-dir here.
 RUN_EXTRAS := local,speech
 TEST_EXTRAS := local,speech,dev
+# Every install takes the versions in the lock, so CI and a newcomer get what was tested.
+# `make lock` regenerates it on purpose (uv resolves for every Python and platform).
+LOCK := constraints.txt
 
-.PHONY: run test lint check browsers services bench soak scale clean
+.PHONY: run test lint check browsers services bench soak scale clean lock
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Parley needs Python 3.11 or newer on PATH."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[$(RUN_EXTRAS)]'
+$(VENV)/.run-installed: pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install --quiet -c $(LOCK) -e '.[$(RUN_EXTRAS)]'
 	@touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[$(TEST_EXTRAS)]'
+$(VENV)/.test-installed: pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install --quiet -c $(LOCK) -e '.[$(TEST_EXTRAS)]'
 	@touch $@ $(VENV)/.run-installed
+
+lock: | $(PY)
+	$(PIP) install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--extra local --extra speech --extra dev --no-emit-package pip \
+		--no-emit-package setuptools --quiet -o $(LOCK)
 
 run: $(VENV)/.run-installed
 	$(VENV)/bin/parley serve
