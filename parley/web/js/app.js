@@ -1,36 +1,39 @@
-// Wiring only: the view's events go to the talk loop or the realtime call, settings and
-// history go to the store. No DOM here (view.js) and no URLs (api.js).
+// Wiring only: the views' events go to the talk loop, the realtime call, the brief and the
+// stores. No DOM here (view.js, sheets/*) and no URLs (api.js).
 
-import * as api from "./api.js";
 import { createCalls } from "./call.js";
 import * as exporter from "./exporter.js";
 import { createHistory } from "./history.js";
+import { createPrefs } from "./prefs.js";
+import { createServer } from "./server.js";
+import { createSettingsSheet } from "./sheets/settings.js";
 import * as store from "./store.js";
 import { createTalk } from "./talk.js";
 import { createThread } from "./thread.js";
 import { createView } from "./view.js";
 
+/** A module fetched the first time it is needed, then set up once with `setUp(module)`. */
+function onDemand(path, setUp) {
+  let ready = null;
+  return () => (ready ||= import(path).then(setUp));
+}
+
 const view = createView();
-let settings = store.loadSettings();
-let apiKey = store.loadKey();
-let accessCode = store.loadAccessCode();
-let health = null;
+const settingsSheet = createSettingsSheet();
+const prefs = createPrefs();
+const server = createServer(prefs);
 
 const thread = createThread({
-  mode: settings.mode,
+  mode: prefs.settings.mode,
   onProblem: (message) => view.setStatus(message, "error"),
 });
 const context = {
   view,
   thread,
-  settings: () => settings,
-  auth: () => ({ apiKey: apiKey || null, accessCode: accessCode || null }),
-  health: () => health,
-  /** OpenAI can answer: the person's key, or the operator's that they may use. */
-  openaiReady: () => {
-    const openai = health?.providers?.openai || {};
-    return Boolean(apiKey || (openai.operator_key && (!openai.access_code_required || accessCode)));
-  },
+  settings: () => prefs.settings,
+  auth: () => prefs.auth(),
+  health: () => server.health,
+  openaiReady: () => server.openaiReady(),
 };
 context.history = createHistory(context);
 const history = context.history;
@@ -68,6 +71,7 @@ view.on("send", (text) => {
 // Settings -------------------------------------------------------------------------------------
 
 function applySettings() {
+  const settings = prefs.settings;
   view.setMode(settings.mode);
   const realtime = calls.chosen;
   if (calls.active && !realtime) calls.hangUp();
@@ -83,12 +87,13 @@ function applySettings() {
 }
 
 function describeProviders() {
+  const health = server.health;
   if (!health) return;
   const local = health.providers?.local || {};
   const openai = health.providers?.openai || {};
   const ready = context.openaiReady();
   let note;
-  if (settings.provider === "local" || (!ready && local.ready)) {
+  if (prefs.settings.provider === "local" || (!ready && local.ready)) {
     note = local.ready
       ? "Answers come from the offline model on this server: quick and basic. Add an OpenAI key in Settings for sharper answers."
       : "The offline model isn't installed on this server. Add an OpenAI key in Settings.";
@@ -101,7 +106,7 @@ function describeProviders() {
   }
   view.setWelcomeNote(calls.chosen
     ? "Realtime is on: tap the microphone to start a live call, and just talk." : note);
-  view.setProviderInfo({
+  settingsSheet.setProviderInfo({
     localReady: Boolean(local.ready),
     localLabel: local.label || "Offline model",
     hint: note,
@@ -110,11 +115,12 @@ function describeProviders() {
 }
 
 function fillSettings() {
+  const health = server.health;
   const speech = health?.speech || {};
-  view.fillSettings(settings, {
-    hasKey: Boolean(apiKey),
+  settingsSheet.fill(prefs.settings, {
+    hasKey: prefs.hasKey,
     accessCodeNeeded: Boolean(health?.providers?.openai?.access_code_required),
-    accessCode,
+    accessCode: prefs.accessCode,
     storage: health?.storage === "server",
     listenChoices: Boolean(speech.stt?.local || speech.stt?.openai),
     speakChoices: Boolean(speech.tts?.local || speech.tts?.openai),
@@ -123,39 +129,33 @@ function fillSettings() {
   });
 }
 
-view.on("openSettings", fillSettings);
-view.on("settings", (changes) => {
-  const rememberChanged = changes.rememberKey !== settings.rememberKey;
-  const styleChanged = changes.style !== settings.style;
-  settings = { ...settings, ...changes };
-  store.saveSettings(settings);
-  if (rememberChanged && apiKey) store.saveKey(apiKey, settings.rememberKey);
+view.on("openSettings", () => settingsSheet.open());
+settingsSheet.on("open", fillSettings);
+settingsSheet.on("settings", (changes) => {
+  const styleChanged = changes.style !== prefs.settings.style;
+  prefs.update(changes);
   applySettings();
   if (styleChanged) fillSettings();
 });
-view.on("key", (key, remember) => {
-  apiKey = key;
-  store.saveKey(apiKey, remember);
+settingsSheet.on("key", (key, remember) => {
+  prefs.setKey(key, remember);
   applySettings();
   fillSettings();
   view.setStatus("Key saved.");
 });
-view.on("clearKey", () => {
-  apiKey = "";
-  store.saveKey("", false);
+settingsSheet.on("clearKey", () => {
+  prefs.setKey("", false);
   applySettings();
   fillSettings();
   view.setStatus("Key removed from this device.");
 });
-view.on("accessCode", (code) => {
-  accessCode = code;
-  store.saveAccessCode(code);
+settingsSheet.on("accessCode", (code) => {
+  prefs.setAccessCode(code);
   applySettings();
   fillSettings();
 });
 view.on("mode", (mode) => {
-  settings = { ...settings, mode };
-  store.saveSettings(settings);
+  prefs.update({ mode });
   thread.setMode(mode);
   if (calls.active) view.setStatus("The new mode starts with your next call.");
 });
@@ -164,93 +164,87 @@ view.on("mode", (mode) => {
 
 function startNewConversation({ keepCurrent = true } = {}) {
   stopEverything();
-  view.renderConversation(thread.startNew(settings.mode, { keepCurrent }));
+  view.renderConversation(thread.startNew(prefs.settings.mode, { keepCurrent }));
   view.setLatency(null);
   view.setStatus("");
 }
 
-async function showHistory() {
-  view.renderHistory(await history.list(), thread.current.id);
+async function showHistory(sheet) {
+  sheet.render(await history.list(), thread.current.id);
 }
 
 view.on("newConversation", () => startNewConversation());
-view.on("openHistory", showHistory);
-view.on("openConversation", async (id) => {
-  stopEverything();
-  // Not on this device yet: started on another one, kept on the server.
-  if (!store.loadConversation(id) && !(await history.fetch(id))) {
-    view.setStatus("That conversation couldn't be loaded. Try again.", "error");
-    return;
-  }
-  const opened = thread.open(id);
-  if (!opened) return;
-  settings = { ...settings, mode: opened.mode || settings.mode };
-  view.setMode(settings.mode);
-  view.renderConversation(opened);
+// The conversations, export and brief sheets are fetched when first opened.
+const historySheet = onDemand("./sheets/history.js", ({ createHistorySheet }) => {
+  const sheet = createHistorySheet();
+  sheet.on("open", () => showHistory(sheet));
+  sheet.on("openConversation", async (id) => {
+    stopEverything();
+    // Not on this device yet: started on another one, kept on the server.
+    if (!store.loadConversation(id) && !(await history.fetch(id))) {
+      view.setStatus("That conversation couldn't be loaded. Try again.", "error");
+      return;
+    }
+    const opened = thread.open(id);
+    if (!opened) return;
+    prefs.update({ mode: opened.mode || prefs.settings.mode });
+    view.setMode(prefs.settings.mode);
+    view.renderConversation(opened);
+  });
+  sheet.on("deleteConversation", async (id) => {
+    const current = id === thread.current.id;
+    await history.remove(id);
+    if (current) startNewConversation({ keepCurrent: false });
+    showHistory(sheet);
+  });
+  sheet.on("deleteAll", async () => {
+    await history.removeAll();
+    startNewConversation({ keepCurrent: false });
+    showHistory(sheet);
+  });
+  return sheet;
 });
-view.on("deleteConversation", async (id) => {
-  const current = id === thread.current.id;
-  await history.remove(id);
-  if (current) startNewConversation({ keepCurrent: false });
-  showHistory();
-});
-view.on("deleteAll", async () => {
-  await history.removeAll();
-  startNewConversation({ keepCurrent: false });
-  showHistory();
-});
+view.on("openHistory", async () => (await historySheet()).open());
 
 // Export and brief -----------------------------------------------------------------------------
 
-let briefMarkdown = "";
-
 async function deliver(kind, title, markdown, json, name) {
+  const { copy, download, share } = await import("./sheets/export.js");
   try {
-    if (kind === "share") await view.share(title, markdown);
+    if (kind === "share") await share(title, markdown);
     else if (kind === "copy") {
-      await view.copy(markdown);
+      await copy(markdown);
       view.setStatus("Copied to the clipboard.");
-    } else if (kind === "json") view.download(`${name}.json`, "application/json", json);
-    else view.download(`${name}.md`, "text/markdown", markdown);
+    } else if (kind === "json") download(`${name}.json`, "application/json", json);
+    else download(`${name}.md`, "text/markdown", markdown);
   } catch (err) {
     if (err && err.name === "AbortError") return; // the share sheet was dismissed
     view.setStatus("That didn't work here. Try downloading instead.", "error");
   }
 }
 
-view.on("export", (kind) => {
-  const conversation = thread.current;
-  deliver(kind, conversation.title || "Parley conversation", exporter.toMarkdown(conversation),
-    exporter.toJSON(conversation), exporter.baseName(conversation));
+const exportSheet = onDemand("./sheets/export.js", ({ createExportSheet }) => {
+  const sheet = createExportSheet();
+  sheet.on("export", (kind) => {
+    const conversation = thread.current;
+    deliver(kind, conversation.title || "Parley conversation", exporter.toMarkdown(conversation),
+      exporter.toJSON(conversation), exporter.baseName(conversation));
+  });
+  return sheet;
 });
+view.on("openExport", async () => (await exportSheet()).open());
 
-view.on("brief", async () => {
-  view.openBrief();
-  briefMarkdown = "";
-  try {
-    const body = {
-      history: exporter.history(thread.current),
-      provider: settings.provider === "auto" ? null : settings.provider,
-    };
-    for await (const { event, data } of api.brief(body, context.auth())) {
-      if (event === "delta") {
-        briefMarkdown += data.text;
-        view.setBrief(briefMarkdown, false);
-      } else if (event === "done") {
-        briefMarkdown = data.reply;
-        view.setBrief(briefMarkdown, true);
-      } else if (event === "error") {
-        view.briefError(data.message);
-      }
-    }
-  } catch (err) {
-    view.briefError(err instanceof api.ApiError ? err.message : "The brief could not be made.");
-  }
+const brief = onDemand("./brief.js", async ({ createBrief }) => {
+  const { createBriefSheet } = await import("./sheets/brief.js");
+  const sheet = createBriefSheet();
+  const made = createBrief({ sheet, ...context });
+  sheet.on("briefExport", (kind) => {
+    deliver(kind, "Design brief", made.markdown, "",
+      `${exporter.baseName(thread.current)}-brief`);
+  });
+  return made;
 });
-
-view.on("briefExport", (kind) => {
-  deliver(kind, "Design brief", briefMarkdown, "", `${exporter.baseName(thread.current)}-brief`);
-});
+view.on("brief", async () => (await brief()).make());
 
 // Start ----------------------------------------------------------------------------------------
 
@@ -259,15 +253,12 @@ window.addEventListener("pagehide", () => {
   thread.flush();
 });
 
-talk.onVoices((voices) => view.setVoices(voices, settings.voice));
+talk.onVoices((voices) => settingsSheet.setVoices(voices, prefs.settings.voice));
 view.renderConversation(thread.current);
 view.setMicState("idle");
 applySettings();
 
-api.health().then((answer) => {
-  health = answer;
-  applySettings();
-}).catch(() => {
+server.load().then(applySettings).catch(() => {
   view.setWelcomeNote("Parley's server can't be reached right now. Check your connection.");
 });
 

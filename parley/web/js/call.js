@@ -3,18 +3,14 @@
 // history just work. The call itself lives in voice/realtime.js.
 
 import * as exporter from "./exporter.js";
-import { errorAction } from "./talk.js";
+import { errorAction, PHASE_STATUS } from "./status.js";
 import { realtimeSupport } from "./voice/capabilities.js";
 
 // The WebRTC code is fetched only when someone makes a call: most turns never need it.
 const loadRealtime = () => import("./voice/realtime.js");
 
-const STATUS = {
-  connecting: "Connecting to OpenAI…",
-  listening: "Listening — just talk",
-  thinking: "Thinking…",
-  speaking: "Speaking — tap to interrupt",
-};
+// In a call Parley listens all the time: no pause is needed to hand over.
+const status = (state) => PHASE_STATUS[state === "listening" ? "callListening" : state];
 
 export function createCalls({ view, thread, settings, auth, openaiReady, history }) {
   let call = null; // the call, while one is on
@@ -26,7 +22,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
     phase = state;
     // The contract's four talk-button states: connecting shows as thinking.
     view.setMicState(state === "connecting" ? "thinking" : state);
-    view.setStatus(STATUS[state]);
+    view.setStatus(status(state));
     if (state !== "listening") view.setInterim("");
   }
 
@@ -72,19 +68,10 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
     thread.saveSoon();
   }
 
-  function settle({ turn, handle }, interrupted) {
-    delete turn.pending;
-    handle.setPending(false);
-    if (interrupted) {
-      turn.interrupted = true;
-      handle.setInterrupted();
-    }
-  }
-
   function replyEnded(id, { interrupted }) {
     const reply = replies.get(id);
     if (!reply) return;
-    settle(reply, interrupted);
+    thread.endReply(reply, { interrupted });
     thread.save();
     history.append(thread.current, reply.turn);
   }
@@ -101,7 +88,8 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
     view.setStatus(problem.message, "error");
     if (!thread.turns.length) return; // the status line says it; the welcome stays calm
     const again = { label: "Call again", run: () => { view.unlockAudio(); start(); } };
-    view.appendError(problem.message, errorAction(view, problem.code, again));
+    view.appendError(problem.message,
+      errorAction(() => view.openSettings(), problem.code, again));
   }
 
   async function start() {
@@ -143,7 +131,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
         replyEnd: live(replyEnded),
         latency: live((ms) => view.setLatency(ms)),
         audio: live(playAudio),
-        notice: live((text) => view.setStatus(text || STATUS[phase], text ? "error" : "info")),
+        notice: live((text) => view.setStatus(text || status(phase), text ? "error" : "info")),
         end: live(ended),
       },
     });
@@ -188,7 +176,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
       callId += 1;
       ending.hangUp();
       for (const reply of replies.values()) {
-        if (reply.turn.pending) settle(reply, true);
+        if (reply.turn.pending) thread.endReply(reply, { interrupted: true });
       }
       view.playAudio(null);
       view.setCallActive(false);

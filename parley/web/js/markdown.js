@@ -4,7 +4,7 @@
 
 const INLINE = /(\*\*[^*]+\*\*|__[^_]+__|\*[^*\s][^*]*\*|`[^`]+`|\[[^\]]+\]\([^)]*\))/g;
 
-export function inline(text) {
+function inline(text) {
   const spans = [];
   let last = 0;
   for (const match of text.matchAll(INLINE)) {

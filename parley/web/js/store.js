@@ -8,7 +8,7 @@ const KEY = `${P}apiKey`;
 const ACCESS = `${P}accessCode`;
 const DEVICE = `${P}device`;
 
-export const DEFAULT_SETTINGS = Object.freeze({
+const DEFAULT_SETTINGS = Object.freeze({
   mode: "sparring",
   provider: "auto",
   turns: "hands-free",
@@ -33,20 +33,18 @@ function read(storage, name, fallback) {
   }
 }
 
-export class StorageFull extends Error {}
-
 function write(storage, name, value) {
   try {
     storage.setItem(name, JSON.stringify(value));
   } catch (err) {
     if (err && (err.name === "QuotaExceededError" || err.code === 22)) {
-      throw new StorageFull("This device's storage for Parley is full. Delete old conversations.");
+      throw new Error("This device's storage for Parley is full. Delete old conversations.");
     }
     throw err;
   }
 }
 
-export function newId() {
+function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   // crypto.randomUUID only exists in secure contexts (https or localhost).
   const b = crypto.getRandomValues(new Uint8Array(16));

@@ -1,53 +1,16 @@
 // The step-by-step talk loop: listen → send the turn → speak each sentence as it arrives →
 // listen again (hands-free) or wait (push-to-talk). Barge-in stops speech and the request.
-// It wires the voice modules, the API and the thread; the DOM is the view's.
+// Which ear and voice are used is voice/engines.js's choice; the DOM is the view's.
 
 import * as api from "./api.js";
-import { synthesisSupport } from "./voice/capabilities.js";
-import { chooseListener, wantsServer } from "./voice/listener.js";
-import { createSpeaker } from "./voice/speaker.js";
-
-// The server-speech modules are fetched only where they are used (no recognizer here, or
-// the person chose the server's voice): most phones never need them.
-const lazy = {}; // name → a loading Promise, the module, or "failed"
-function load(name, whenLoaded) {
-  const entry = lazy[name];
-  if (entry === undefined) {
-    lazy[name] = import(`./voice/${name}.js`).then(
-      (module) => { lazy[name] = module; whenLoaded(); },
-      () => { lazy[name] = "failed"; whenLoaded(); },
-    );
-  }
-  return entry && !(entry instanceof Promise) && entry !== "failed" ? entry : null;
-}
-const loading = (name) => lazy[name] instanceof Promise;
-
-const STATUS = {
-  idle: "",
-  listening: "Listening — pause when you're done",
-  thinking: "Thinking…",
-  speaking: "Speaking — tap to interrupt",
-};
-const NEEDS_SETTINGS = ["invalid_api_key", "api_key_required", "access_code_required",
-  "upstream_rate_limited"];
-
-/** What the button on an error row offers: Settings for a key problem, else `again`. */
-export function errorAction(view, code, again) {
-  return NEEDS_SETTINGS.includes(code)
-    ? { label: "Open Settings", run: () => view.openSettings() }
-    : again;
-}
+import { errorAction, PHASE_STATUS } from "./status.js";
+import { createEngines } from "./voice/engines.js";
 
 export function createTalk({ view, thread, settings, auth, health, history }) {
   let phase = "idle";
-  let listener = null;
-  let listenerReason = null;
-  let deviceSpeaker = null;
-  let serverSpeaker = null;
-  let speaker = null;
   let transcribing = false; // the recorder's turn is at the server being transcribed
   let controller = null; // aborts the reply being fetched
-  let reply = null; // {turn, handle} of the reply being received
+  let reply = null; // {turn, handle} of the reply being received or spoken
   let heardAt = 0; // when the person's turn ended, for the latency readout
   let lastTurnByVoice = false;
   let spokenText = ""; // what Parley is saying, to tell its own echo from the person
@@ -55,112 +18,69 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   function setPhase(next) {
     phase = next;
     view.setMicState(next);
-    view.setStatus(STATUS[next]);
+    view.setStatus(PHASE_STATUS[next]);
     if (next !== "listening") view.setInterim("");
   }
 
-  // Speaking -------------------------------------------------------------------------------
-
-  const speakerEvents = {
-    onStart() {
-      if (heardAt) view.setLatency(performance.now() - heardAt);
-      heardAt = 0;
-      if (phase === "thinking") setPhase("speaking");
-      if (monitoring()) listener.start(); // hear the person over Parley's own voice
+  const engines = createEngines({
+    settings, auth, health,
+    serverAudio,
+    transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined, navigator.language),
+    speakerEvents: {
+      onStart() {
+        if (heardAt) view.setLatency(performance.now() - heardAt);
+        heardAt = 0;
+        if (phase === "thinking") setPhase("speaking");
+        if (monitoring()) engines.listener.start(); // hear the person over Parley's voice
+      },
+      onIdle() {
+        if (phase !== "speaking" && phase !== "thinking") return;
+        if (controller) return; // the reply is still arriving; more sentences will come
+        afterReply();
+      },
+      onBlocked() {
+        view.setStatus("Tap the microphone once so Parley can speak on this device.", "error");
+      },
+      onError() {
+        view.setStatus("A sentence couldn't be played; the text is on screen.", "error");
+      },
     },
-    onIdle() {
-      if (phase !== "speaking" && phase !== "thinking") return;
-      if (controller) return; // the reply is still arriving; more sentences will come
-      afterReply();
+    listenerEvents: {
+      onInterim: heard,
+      onTurn: turnEnded,
+      onError: listenerFailed,
+      onListening() {
+        if (phase === "listening") view.setStatus(PHASE_STATUS.listening);
+      },
+      onLevel: (level) => view.setLevel(level),
+      onTranscribing() {
+        transcribing = true;
+        setPhase("thinking");
+        view.setStatus("Transcribing…");
+      },
     },
-    onBlocked() {
-      view.setStatus("Tap the microphone once so Parley can speak on this device.", "error");
+    onListenerChange() {
+      const listener = engines.listener;
+      view.setMicAvailable(Boolean(listener));
+      view.setNotice(listener ? "" : `${engines.listenerReason} You can type instead.`);
     },
-    onError() {
-      view.setStatus("A sentence couldn't be played; the text is on screen.", "error");
-    },
-  };
-
-  /** Whether the server can do `direction` ("stt" or "tts") for this person. */
-  function serverCan(direction) {
-    const engines = health()?.speech?.[direction] || {};
-    return Boolean(engines.local || (engines.openai && auth().apiKey));
-  }
-
-  function wantsServerVoice() {
-    const choice = settings().speakWith;
-    if (choice === "server") return serverCan("tts");
-    if (choice === "device") return false;
-    return serverCan("tts") && !synthesisSupport();
-  }
-
-  function buildSpeaker() {
-    deviceSpeaker ||= createSpeaker(speakerEvents);
-    let next = deviceSpeaker;
-    if (wantsServerVoice()) {
-      const module = load("server-speaker", buildSpeaker);
-      if (module) {
-        serverSpeaker ||= module.createServerSpeaker({ ...speakerEvents, fetchAudio: serverAudio });
-        next = serverSpeaker;
-      }
-    }
-    if (speaker && speaker !== next) speaker.cancel();
-    speaker = next;
-  }
+  });
 
   let audioFormat = null; // worked out on the first sentence the server speaks
   async function serverAudio(text, signal) {
     audioFormat ||= new Audio().canPlayType("audio/mpeg") ? "mp3" : "wav";
-    const format = audioFormat;
     const provider = settings().provider === "local" ? "local" : null;
-    const response = await api.speech(text, { format, provider }, auth(), signal);
+    const response = await api.speech(text, { format: audioFormat, provider }, auth(), signal);
     return response.blob();
   }
 
   // Listening ------------------------------------------------------------------------------
 
-  function buildListener() {
-    listener?.abort();
-    const serverCanTranscribe = serverCan("stt");
-    const preference = settings().listenWith;
-    let recorder = null;
-    if (serverCanTranscribe && wantsServer(preference)) {
-      recorder = load("recorder", buildListener);
-      if (loading("recorder")) return; // chosen again in a moment, once it has loaded
-    }
-    const chosen = chooseListener({
-      preference,
-      serverCanTranscribe,
-      serverListener: recorder && ((callbacks) => recorder.createServerListener({
-        ...callbacks,
-        transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined,
-          navigator.language),
-        onLevel: (level) => view.setLevel(level),
-        onTranscribing: () => {
-          transcribing = true;
-          setPhase("thinking");
-          view.setStatus("Transcribing…");
-        },
-      })),
-      lang: navigator.language || "en-US",
-      pauseMs: settings().pauseSeconds * 1000,
-      onInterim: heard,
-      onTurn: turnEnded,
-      onError: listenerFailed,
-      onListening() {
-        if (phase === "listening") view.setStatus(STATUS.listening);
-      },
-    });
-    listener = chosen.listener;
-    listenerReason = chosen.reason;
-    view.setMicAvailable(Boolean(listener));
-    view.setNotice(listener ? "" : `${listenerReason} You can type instead.`);
-  }
-
   function startListening() {
+    const listener = engines.listener;
     if (!listener) {
-      view.setStatus(`${listenerReason || "Voice input isn't available here."} Type instead.`,
-        "error");
+      view.setStatus(
+        `${engines.listenerReason || "Voice input isn't available here."} Type instead.`, "error");
       view.focusComposer();
       return;
     }
@@ -172,6 +92,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   // that are not Parley's own (its echo through the speaker) count as the person talking.
   function monitoring() {
     const s = settings();
+    const listener = engines.listener;
     return s.voiceBarge && s.turns === "hands-free" && lastTurnByVoice
       && listener && listener.kind === "browser" && !listener.active;
   }
@@ -197,7 +118,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     transcribing = false;
     if (!transcribed && (phase === "speaking" || phase === "thinking")) {
       // Only Parley's echo was heard: keep watching for the person.
-      if (monitoring()) listener.start();
+      if (monitoring()) engines.listener.start();
       return;
     }
     if (!text) {
@@ -213,8 +134,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   function listenerFailed(problem) {
     view.setInterim("");
     if (problem.broken) {
-      listener = null;
-      listenerReason = problem.message;
+      engines.dropListener(problem.message);
       view.setMicAvailable(false);
       view.setNotice(problem.message);
     }
@@ -226,7 +146,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   // Replies --------------------------------------------------------------------------------
 
   function sendTurn(text) {
-    if (reply || phase === "speaking") bargeIn({ listen: false });
+    if (controller || phase === "speaking") bargeIn({ listen: false });
     const turn = { role: "user", content: text, at: Date.now() };
     thread.push(turn);
     view.appendMessage(turn);
@@ -235,12 +155,14 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   }
 
   async function fetchReply(userTurn) {
+    const speaker = engines.speaker;
     const turn = { role: "assistant", content: "", at: Date.now(), pending: true };
     const handle = view.appendMessage(turn);
     handle.setPending(true);
-    reply = { turn, handle };
+    const mine = { turn, handle };
+    reply = mine;
     controller = new AbortController();
-    const mine = controller;
+    const { signal } = controller;
     setPhase("thinking");
     speaker.begin();
     spokenText = "";
@@ -258,7 +180,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
       const keep = history.keep(thread.current);
       const who = keep ? { ...auth(), device: keep.device } : auth();
       if (keep) body.sessionId = keep.sessionId;
-      for await (const { event, data } of api.conversation(body, who, mine.signal)) {
+      for await (const { event, data } of api.conversation(body, who, signal)) {
         if (event === "delta") {
           turn.content += data.text;
           handle.setText(turn.content);
@@ -276,42 +198,30 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
         }
       }
     } catch (err) {
-      if (mine.signal.aborted) return; // barge-in or a new conversation: already handled
+      if (signal.aborted) return; // barge-in or a new conversation: already handled
       failed = err instanceof api.ApiError ? err
         : new api.ApiError(0, "unknown", "Something went wrong. Please try again.");
     } finally {
-      if (controller === mine) controller = null;
+      if (controller?.signal === signal) controller = null;
     }
-    delete turn.pending;
-    handle.setPending(false);
-    reply = null;
     if (failed) {
-      replyFailed(userTurn, turn, handle, failed);
+      replyFailed(userTurn, mine, failed);
       return;
     }
+    thread.endReply(mine, { interrupted: false });
     thread.save();
     speaker.end(); // may finish the reply at once (nothing left to say)
     const stillReplying = phase === "thinking" || phase === "speaking";
     if (stillReplying && (!speaker.supported || !speaker.speaking)) afterReply();
   }
 
-  /** A reply cut short: kept as far as it got (marked interrupted), or gone if empty. */
-  function cutShort({ turn, handle }) {
-    if (turn.content.trim()) {
-      turn.interrupted = true;
-      handle.setInterrupted();
-    } else {
-      thread.remove(turn);
-      handle.node.remove();
-    }
-  }
-
-  function replyFailed(userTurn, turn, handle, error) {
-    speaker.end();
-    cutShort({ turn, handle });
+  function replyFailed(userTurn, failedReply, error) {
+    engines.speaker.end();
+    thread.endReply(failedReply, { interrupted: true });
+    reply = null;
     thread.save();
     const again = { label: "Try again", run: () => retry(userTurn) };
-    view.appendError(error.message, errorAction(view, error.code, again));
+    view.appendError(error.message, errorAction(() => view.openSettings(), error.code, again));
     setPhase("idle");
     view.setStatus(error.message, "error");
   }
@@ -324,6 +234,8 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
 
   function afterReply() {
     spokenText = "";
+    reply = null;
+    const listener = engines.listener;
     if (listener?.active) listener.abort(); // drop what the echo monitor heard
     const again = settings().turns === "hands-free" && lastTurnByVoice && listener;
     setPhase("idle");
@@ -332,73 +244,51 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
 
   /** Stop speaking and fetching now; keep the partial reply, marked as interrupted. */
   function bargeIn({ listen, keepListener = false }) {
-    if (!keepListener && listener?.active) listener.abort();
-    speaker.cancel();
-    if (controller) {
-      controller.abort();
-      controller = null;
-    }
+    if (!keepListener && engines.listener?.active) engines.listener.abort();
+    engines.speaker.cancel();
+    controller?.abort();
+    controller = null;
     if (reply) {
-      delete reply.turn.pending;
-      reply.handle.setPending(false);
-      cutShort(reply);
+      thread.endReply(reply, { interrupted: true });
       reply = null;
-    } else {
-      // The reply had fully arrived and was being spoken.
-      const last = thread.turns.at(-1);
-      if (last && last.role === "assistant") {
-        last.interrupted = true;
-        view.renderConversation(thread.current);
-      }
+      thread.save();
     }
-    thread.save();
     setPhase("idle");
     if (listen) startListening();
   }
 
-  buildSpeaker();
-
   return {
     /** The talk button: start, finish the turn now, or barge in. */
     tap() {
-      speaker.unlock(); // inside the tap: iOS allows speech only from a gesture
+      engines.speaker.unlock(); // inside the tap: iOS allows speech only from a gesture
       if (phase === "idle") startListening();
-      else if (phase === "listening") listener?.finish();
+      else if (phase === "listening") engines.listener?.finish();
       else bargeIn({ listen: true });
     },
     /** Push-to-talk: pressed... */
     press() {
-      speaker.unlock();
+      engines.speaker.unlock();
       if (phase === "thinking" || phase === "speaking") bargeIn({ listen: false });
       if (phase === "idle") startListening();
     },
     /** ...and released. */
     release() {
-      if (phase === "listening") listener?.finish();
+      if (phase === "listening") engines.listener?.finish();
     },
     send(text) {
-      speaker.unlock();
-      if (phase === "listening") listener?.abort();
+      engines.speaker.unlock();
+      if (phase === "listening") engines.listener?.abort();
       heardAt = performance.now();
       lastTurnByVoice = false;
       sendTurn(text);
     },
     /** Stop everything at once (new conversation, switching, a call starting). */
     stop() {
-      listener?.abort();
-      speaker.cancel();
-      controller?.abort();
-      controller = null;
-      if (reply) bargeIn({ listen: false });
-      setPhase("idle");
+      engines.listener?.abort();
+      bargeIn({ listen: false });
     },
     /** Settings or server capabilities changed: pick the voice and the ear again. */
-    configure() {
-      buildSpeaker();
-      speaker.voice = settings().voice;
-      speaker.rate = settings().rate;
-      buildListener();
-    },
-    onVoices(listener_) { deviceSpeaker.onVoices(listener_); },
+    configure() { engines.configure(); },
+    onVoices(callback) { engines.onVoices(callback); },
   };
 }

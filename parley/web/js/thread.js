@@ -4,6 +4,18 @@
 import * as exporter from "./exporter.js";
 import * as store from "./store.js";
 
+/**
+ * The one rule for a reply that is over: it is no longer pending; cut short, it is kept
+ * marked as interrupted, or dropped when nothing of it had arrived. Returns whether it stays.
+ */
+function settle(turn, interrupted) {
+  delete turn.pending;
+  if (!interrupted) return true;
+  if (turn.role === "assistant" && !turn.content.trim()) return false;
+  turn.interrupted = true;
+  return true;
+}
+
 export function createThread({ mode, onProblem = () => {} }) {
   let conversation = restore();
   let timer = null;
@@ -13,14 +25,13 @@ export function createThread({ mode, onProblem = () => {} }) {
     const saved = id && store.loadConversation(id);
     if (!saved) return store.createConversation(mode);
     // The page went away mid-reply: keep what had arrived, marked as interrupted.
-    for (const turn of saved.turns) {
-      if (turn.pending) {
-        delete turn.pending;
-        turn.interrupted = true;
-      }
-    }
-    saved.turns = saved.turns.filter((t) => t.role !== "assistant" || t.content.trim());
+    saved.turns = saved.turns.filter((turn) => !turn.pending || settle(turn, true));
     return saved;
+  }
+
+  function remove(turn) {
+    const at = conversation.turns.indexOf(turn);
+    if (at >= 0) conversation.turns.splice(at, 1);
   }
 
   function save() {
@@ -52,9 +63,15 @@ export function createThread({ mode, onProblem = () => {} }) {
       if (at < 0) conversation.turns.push(turn);
       else conversation.turns.splice(at, 0, turn);
     },
-    remove(turn) {
-      const at = conversation.turns.indexOf(turn);
-      if (at >= 0) conversation.turns.splice(at, 1);
+    /** A reply (its turn and its view handle) is over, finished or cut short. */
+    endReply({ turn, handle }, { interrupted }) {
+      if (settle(turn, interrupted)) {
+        handle.setPending(false);
+        if (turn.interrupted) handle.setInterrupted();
+      } else {
+        remove(turn);
+        handle.remove();
+      }
     },
     /** The finished turns before `turn`, as history for the API. */
     historyBefore(turn) {

@@ -1,8 +1,7 @@
-// The only module that touches the DOM. Model output goes in with textContent, never as HTML.
+// The main screen: the top bar, the transcript and the dock (talk button, status, composer).
+// The sheets are their own view modules (sheets/*). Model output goes in as text.
 
-import { parse } from "./markdown.js";
-
-const $ = (selector) => document.querySelector(selector);
+import { $, el, events, renderMarkdown } from "./dom.js";
 
 const MIC_LABELS = {
   idle: "Start talking",
@@ -17,40 +16,6 @@ const CALL_LABELS = {
   thinking: "Stop",
   speaking: "Interrupt",
 };
-
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function spansInto(parent, spans) {
-  for (const span of spans) {
-    const tag = span.strong ? "strong" : span.em ? "em" : span.code ? "code" : null;
-    parent.append(tag ? el(tag, null, span.text) : document.createTextNode(span.text));
-  }
-}
-
-function renderMarkdown(target, markdown) {
-  target.replaceChildren();
-  for (const block of parse(markdown)) {
-    if (block.type === "ul" || block.type === "ol") {
-      const list = el(block.type);
-      for (const item of block.items) {
-        const li = el("li");
-        spansInto(li, item);
-        list.append(li);
-      }
-      target.append(list);
-    } else {
-      const node = el(block.type);
-      spansInto(node, block.spans);
-      target.append(node);
-    }
-  }
-}
 
 export function createView() {
   const mic = $("#mic");
@@ -69,14 +34,7 @@ export function createView() {
   const hangUp = $("#hang-up");
   const callAudio = $("#call-audio");
   let realtime = false;
-  const sheets = {
-    settings: $("#settings-sheet"),
-    history: $("#history-sheet"),
-    export: $("#export-sheet"),
-    brief: $("#brief-sheet"),
-  };
-  const handlers = {};
-  const on = (name) => (...args) => handlers[name]?.(...args);
+  const { on: listen, emit: on } = events();
 
   // Talk button: a tap toggles; in push-to-talk a press holds the turn open.
   let holding = false;
@@ -127,96 +85,11 @@ export function createView() {
 
   hangUp.addEventListener("click", () => on("hangUp")());
   $("[data-testid=new-conversation]").addEventListener("click", () => on("newConversation")());
-  const openSettings = () => {
-    on("openSettings")();
-    sheets.settings.showModal();
-  };
-  $("[data-testid=settings]").addEventListener("click", openSettings);
-  $("[data-testid=history-open]").addEventListener("click", () => {
-    on("openHistory")();
-    sheets.history.showModal();
-  });
-  $("[data-testid=export]").addEventListener("click", () => sheets.export.showModal());
+  $("[data-testid=settings]").addEventListener("click", () => on("openSettings")());
+  $("[data-testid=history-open]").addEventListener("click", () => on("openHistory")());
+  $("[data-testid=export]").addEventListener("click", () => on("openExport")());
   $("[data-testid=brief]").addEventListener("click", () => on("brief")());
   $("#mode").addEventListener("change", (event) => on("mode")(event.target.value));
-
-  // Tapping the dimmed backdrop closes a sheet, as on iOS.
-  for (const sheet of Object.values(sheets)) {
-    sheet.addEventListener("click", (event) => {
-      if (event.target === sheet) sheet.close();
-    });
-  }
-
-  // Settings sheet -------------------------------------------------------------------------
-  const settingsForm = $("#settings-form");
-  const keyInput = $("#api-key");
-  const remember = $("#remember-key");
-  const access = $("#access-code");
-  const pause = $("#pause");
-  const rate = $("#rate");
-  const voice = $("#voice");
-  const listenWith = $("#listen-with");
-  const speakWith = $("#speak-with");
-  const serverHistory = $("#server-history");
-  const realtimeVoice = $("#realtime-voice");
-  const styleHint = $("#style-hint");
-  const showPause = () => { $("#pause-out").textContent = `${Number(pause.value).toFixed(1)} s`; };
-  const showRate = () => { $("#rate-out").textContent = `${Number(rate.value).toFixed(2)}×`; };
-  const readSettings = () => ({
-    style: settingsForm.elements.style.value,
-    realtimeVoice: realtimeVoice.value,
-    provider: settingsForm.elements.provider.value,
-    turns: settingsForm.elements.turns.value,
-    pauseSeconds: Number(pause.value),
-    rate: Number(rate.value),
-    voice: voice.value,
-    voiceBarge: $("#voice-barge").checked,
-    listenWith: listenWith.value,
-    speakWith: speakWith.value,
-    rememberKey: remember.checked,
-    serverHistory: serverHistory.checked,
-  });
-  settingsForm.addEventListener("change", (event) => {
-    if (event.target === keyInput || event.target === access) return;
-    on("settings")(readSettings());
-  });
-  pause.addEventListener("input", showPause);
-  rate.addEventListener("input", showRate);
-  // The field is only ever a place to paste a new key: empty means "no change".
-  const takeKey = () => {
-    const key = keyInput.value.trim();
-    if (!key) return;
-    keyInput.value = "";
-    on("key")(key, remember.checked);
-  };
-  keyInput.addEventListener("change", takeKey);
-  access.addEventListener("change", () => on("accessCode")(access.value.trim()));
-  $("#key-clear").addEventListener("click", () => {
-    keyInput.value = "";
-    on("clearKey")();
-  });
-  // A pasted key counts even if the person closes the sheet without leaving the field.
-  sheets.settings.addEventListener("close", takeKey);
-
-  // History sheet --------------------------------------------------------------------------
-  const historyList = $("#history");
-  $("#delete-all").addEventListener("click", () => {
-    if (window.confirm("Delete every conversation on this device? This can't be undone.")) {
-      on("deleteAll")();
-    }
-  });
-
-  // Export and brief -----------------------------------------------------------------------
-  const canShare = typeof navigator.share === "function";
-  for (const button of document.querySelectorAll("[data-export]")) {
-    if (button.dataset.export === "share") button.hidden = !canShare;
-    button.addEventListener("click", () => on("export")(button.dataset.export));
-  }
-  for (const button of document.querySelectorAll("[data-brief]")) {
-    if (button.dataset.brief === "share") button.hidden = !canShare;
-    button.addEventListener("click", () => on("briefExport")(button.dataset.brief));
-  }
-  const briefText = $("#brief");
 
   function scrollToEnd() {
     scroller.scrollTop = scroller.scrollHeight;
@@ -242,6 +115,7 @@ export function createView() {
         item.dataset.interrupted = "true";
         if (!item.querySelector(".flag")) item.append(el("span", "flag", "Interrupted"));
       },
+      remove() { item.remove(); },
     };
     if (turn.interrupted) handle.setInterrupted();
     return handle;
@@ -253,7 +127,9 @@ export function createView() {
   }
 
   return {
-    on(name, handler) { handlers[name] = handler; },
+    on: listen,
+    /** Ask for the settings sheet (an error's "Open Settings" button). */
+    openSettings() { on("openSettings")(); },
 
     setMicState(state) {
       mic.dataset.state = state;
@@ -349,116 +225,5 @@ export function createView() {
       fitComposer();
     },
     focusComposer() { composer.focus(); },
-
-    fillSettings(settings, {
-      hasKey, accessCodeNeeded, accessCode, storage, listenChoices, speakChoices, realtimeReady,
-      realtimeHint,
-    }) {
-      const realtimeOn = settings.style === "realtime" && realtimeReady;
-      settingsForm.elements.style.value = realtimeOn ? "realtime" : "cascade";
-      settingsForm.querySelector("[data-testid=realtime-toggle]").disabled = !realtimeReady;
-      styleHint.textContent = realtimeHint;
-      realtimeVoice.value = settings.realtimeVoice || "";
-      $("#realtime-voice-row").hidden = !realtimeOn;
-      settingsForm.elements.provider.value = settings.provider;
-      settingsForm.elements.turns.value = settings.turns;
-      pause.value = String(settings.pauseSeconds);
-      rate.value = String(settings.rate);
-      $("#voice-barge").checked = settings.voiceBarge;
-      remember.checked = settings.rememberKey;
-      // The saved key is never put back into the page: only whether one is set.
-      keyInput.value = "";
-      keyInput.placeholder = hasKey ? "Key saved — paste a new one to replace it" : "sk-…";
-      $("#key-clear").hidden = !hasKey;
-      $("#access-row").hidden = !accessCodeNeeded;
-      access.value = "";
-      access.placeholder = accessCode ? "Access code saved" : "Access code (no key needed)";
-      $("#history-server-group").hidden = !storage;
-      serverHistory.checked = settings.serverHistory;
-      listenWith.value = settings.listenWith;
-      $("#listen-row").hidden = !listenChoices;
-      speakWith.value = settings.speakWith || "auto";
-      $("#speak-row").hidden = !speakChoices;
-      voice.value = settings.voice;
-      showPause();
-      showRate();
-    },
-    setProviderInfo({ localReady, localLabel, hint: text, about }) {
-      const local = settingsForm.querySelector("input[name=provider][value=local]");
-      local.disabled = !localReady;
-      local.nextElementSibling.textContent = localLabel || "Offline model";
-      $("#provider-hint").textContent = text;
-      $("#about").textContent = about;
-    },
-    setVoices(voices, selected) {
-      const keep = selected ?? voice.value;
-      voice.replaceChildren(el("option", null, "System default"));
-      voice.firstChild.value = "";
-      for (const v of voices) {
-        const option = el("option", null, `${v.name} (${v.lang})`);
-        option.value = v.voiceURI;
-        voice.append(option);
-      }
-      voice.value = keep;
-    },
-    openSettings,
-
-    renderHistory(items, currentId) {
-      historyList.replaceChildren();
-      $("#history-empty").hidden = items.length > 0;
-      $("#delete-all").hidden = items.length === 0;
-      for (const item of items) {
-        const li = el("li");
-        if (item.id === currentId) li.setAttribute("aria-current", "true");
-        const open = el("button", "open");
-        open.type = "button";
-        const when = new Date(item.updatedAt).toLocaleString(undefined,
-          { dateStyle: "medium", timeStyle: "short" });
-        open.append(el("strong", null, item.title || "Untitled"),
-          el("small", null, `${when} · ${item.remote ? "from another device" : `${item.turns} turns`}`));
-        open.addEventListener("click", () => {
-          sheets.history.close();
-          on("openConversation")(item.id);
-        });
-        const remove = el("button", "delete");
-        remove.type = "button";
-        remove.setAttribute("aria-label", `Delete “${item.title || "Untitled"}”`);
-        remove.append(el("span", null, "✕"));
-        remove.addEventListener("click", () => on("deleteConversation")(item.id));
-        li.append(open, remove);
-        historyList.append(li);
-      }
-    },
-
-    openBrief() {
-      briefText.replaceChildren(el("p", "pending", "Writing your brief…"));
-      $("#brief-actions").hidden = true;
-      if (!sheets.brief.open) sheets.brief.showModal();
-    },
-    setBrief(markdown, done) {
-      renderMarkdown(briefText, markdown);
-      $("#brief-actions").hidden = !done;
-    },
-    briefError(message) {
-      briefText.replaceChildren(el("p", null, message));
-    },
-
-    /** Offer a file for download. */
-    download(name, type, content) {
-      const url = URL.createObjectURL(new Blob([content], { type }));
-      const link = el("a");
-      link.href = url;
-      link.download = name;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    },
-    async copy(text) {
-      await navigator.clipboard.writeText(text);
-    },
-    async share(title, text) {
-      await navigator.share({ title, text });
-    },
   };
 }

@@ -20,7 +20,7 @@ const SPEECH_FACTOR = 3; // louder than the room's noise floor by this much coun
 const MIN_LEVEL = 0.012; // RMS below this is silence whatever the floor
 const FLOOR_RISE = 1.01; // the floor follows the quietest moments, and creeps up slowly
 
-export function recorderMimeType() {
+function recorderMimeType() {
   if (!window.MediaRecorder) return null;
   return MIME_TYPES.find((type) => MediaRecorder.isTypeSupported(type)) || "";
 }
