@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -95,11 +95,17 @@ def device() -> dict[str, str]:
 
 
 class ParleyProcess:
-    """`parley serve` in a child process, for browser tests and end-to-end checks."""
+    """`parley serve` (or another `command` reading PARLEY_HOST/PORT) in a child process."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, *,
+        command: Sequence[str] = (sys.executable, "-m", "parley.cli", "serve"),
+        cwd: Path = ROOT,
+    ) -> None:
         self.port = free_port()
         self.log_path = log_path
+        self._command = list(command)
+        self._cwd = cwd
         self._env = {**os.environ, **env, "PARLEY_HOST": "127.0.0.1", "PARLEY_PORT": str(self.port)}
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -120,14 +126,13 @@ class ParleyProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "parley.cli", "serve"],
-            env=self._env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self._command, env=self._env, cwd=self._cwd, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"parley serve exited: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"Parley exited: {self.log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
                     return self
@@ -135,7 +140,7 @@ class ParleyProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise TimeoutError("parley serve did not become ready")
+        raise TimeoutError(f"Parley did not become ready within {timeout} s")
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
