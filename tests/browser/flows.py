@@ -197,6 +197,24 @@ def settings_sheet_opens_and_closes(open_: Open, url: str, fake: FakeOpenAI) -> 
     assert KEY not in d.evaluate("document.documentElement.outerHTML")
 
 
+def a_chosen_voice_is_kept(open_: Open, url: str, fake: FakeOpenAI) -> None:
+    d = open_app(open_, url, storage=QUICK)
+    d.click("settings")
+    d.wait_until("document.querySelectorAll('#voice option').length > 2")
+    # The second of the device's voices, chosen as a person would (input, then change).
+    chosen = d.evaluate(
+        "(() => { const select = document.getElementById('voice'); select.selectedIndex = 2;"
+        " select.dispatchEvent(new Event('input', {bubbles: true}));"
+        " select.dispatchEvent(new Event('change', {bubbles: true}));"
+        " return select.selectedOptions[0].textContent; })()")
+    d.click("settings-close")
+    d.reload()
+    d.wait_until(f"{by_testid('mic')}?.dataset.available !== undefined")
+    d.click("settings")
+    d.wait_until("document.querySelectorAll('#voice option').length > 2")
+    assert d.evaluate("document.getElementById('voice').selectedOptions[0].textContent") == chosen
+
+
 def history_lists_the_conversation(open_: Open, url: str, fake: FakeOpenAI) -> None:
     d = open_app(open_, url, storage=QUICK)
     send_typed_turn(d, fake, "Where would you start with onboarding?")
@@ -262,6 +280,7 @@ FLOWS: list[Flow] = [
     typed_turn_streams_the_reply,
     typed_reply_is_spoken_then_the_mic_is_idle,
     settings_sheet_opens_and_closes,
+    a_chosen_voice_is_kept,
     history_lists_the_conversation,
     export_markdown_has_the_transcript,
     brief_is_written_from_the_conversation,

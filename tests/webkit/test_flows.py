@@ -19,6 +19,10 @@ KNOWN_BUGS: dict[flows.Flow, str] = {
         "speaker.js queues every sentence at once and its watchdog gives up only when "
         "speechSynthesis.speaking is false, so the mic stays 'speaking'"
     ),
+    flows.a_chosen_voice_is_kept: (
+        "WebKitGTK's voices (Flite: kal, slt, rms, awb) all have an empty voiceURI; the voice "
+        "picker uses voiceURI as the option value, so every choice is saved as '' (default)"
+    ),
 }
 
 
