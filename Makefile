@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 RUN_EXTRAS := local,speech
 TEST_EXTRAS := local,speech,dev
 
-.PHONY: run test lint check browsers services bench soak scale clean
+.PHONY: run test lint check browsers services webkit bench soak scale clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Parley needs Python 3.11 or newer on PATH."; exit 1; }
@@ -40,6 +40,10 @@ services:
 
 test: check browsers services
 	$(VENV)/bin/pytest
+
+# The WebKit lane alone: the app's flows in WebKitGTK at iPhone size (tests/webkit).
+webkit: browsers
+	$(VENV)/bin/pytest -m webkit
 
 bench: browsers
 	$(PY) -m bench

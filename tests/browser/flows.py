@@ -150,6 +150,16 @@ def first_run_welcome(open_: Open, url: str, fake: FakeOpenAI) -> None:
     assert "Add your OpenAI API key in Settings to start." in welcome
     assert d.evaluate("document.querySelectorAll('#welcome .prompt').length") == 3
     assert d.count("message") == 0
+    # No key and no speech-to-text on the server: only a browser that can listen offers the
+    # microphone (Chromium's scripted recognizer); WebKitGTK has none and says so.
+    can_listen = d.evaluate("'SpeechRecognition' in window || 'webkitSpeechRecognition' in window")
+    wait_attr(d, "mic", "data-available", "true" if can_listen else "false")
+    notice = d.evaluate("document.getElementById('notice').hidden ? '' "
+                        ": document.getElementById('notice').innerText")
+    if can_listen:
+        assert notice == ""
+    else:
+        assert notice == "This browser can't turn speech into text. You can type instead."
     d.screenshot(f"{d.engine}-02-welcome")
 
 

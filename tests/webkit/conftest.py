@@ -36,7 +36,7 @@ def webkit_lane() -> Iterator[lane.Lane]:
     reason = lane.missing()
     if reason:
         pytest.skip(reason)
-    with lane.Lane(ARTIFACTS / "logs", locale=PHONE_LOCALE) as running:
+    with lane.Lane(ARTIFACTS / "logs") as running:
         yield running
 
 

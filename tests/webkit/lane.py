@@ -59,9 +59,8 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
 class Lane:
     """Xvfb and WebKitWebDriver, started together and always stopped together."""
 
-    def __init__(self, logs: Path, locale: str = "en_US.UTF-8") -> None:
+    def __init__(self, logs: Path) -> None:
         self.logs = logs
-        self.locale = locale
         self.display = ""
         self.port = 0
         self._xvfb: subprocess.Popen[bytes] | None = None
@@ -112,14 +111,8 @@ class Lane:
 
     def _start_driver(self) -> None:
         self.port = free_port()
-        env = {
-            **os.environ,
-            "DISPLAY": self.display,
-            "LANG": self.locale,
-            "NO_AT_BRIDGE": "1",  # no accessibility bus in a virtual display
-        }
-        env.pop("LC_ALL", None)
-        env.pop("LANGUAGE", None)
+        # Each browser sets its own locale (phone_browser.py --locale).
+        env = {**os.environ, "DISPLAY": self.display, "NO_AT_BRIDGE": "1"}
         with (self.logs / "webdriver.log").open("wb") as log:
             self._driver = subprocess.Popen(
                 [WEBDRIVER, f"--port={self.port}", "--host=local"],

@@ -19,12 +19,15 @@ WebKitWebDriver launches it with `--automation` and the arguments the test passe
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import signal
 import sys
 from typing import Any
 
 NAME = "ParleyPhone"  # the browserName the driver reports; tests ask for it
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 # Installed by the page before its own scripts: uncaught errors and unhandled rejections
 # go to the browser (and from there to --errors), surviving reloads and navigations.
@@ -59,8 +62,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def die_with_parent() -> None:
+    """Exit when WebKitWebDriver does, even if it was killed before it could close us."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the driver's own clean-up is all there is
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    die_with_parent()
     if args.locale:
         # Read by GLib (and WebKit's web process) when first asked: set before importing GTK.
         for name in ("LANG", "LC_ALL", "LANGUAGE"):

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.webkit
 # Flows WebKit fails today because of app bugs; strict, so each flips when its bug is fixed.
 KNOWN_BUGS: dict[flows.Flow, str] = {
     flows.typed_reply_is_spoken_then_the_mic_is_idle: (
-        "WebKitGTK never ends an utterance queued behind another (speak() while speaking); "
+        "bug: WebKitGTK never ends an utterance queued behind another (speak() while speaking); "
         "speaker.js queues every sentence at once and its watchdog gives up only when "
         "speechSynthesis.speaking is false, so the mic stays 'speaking'"
     ),
     flows.a_chosen_voice_is_kept: (
-        "WebKitGTK's voices (Flite: kal, slt, rms, awb) all have an empty voiceURI; the voice "
+        "bug: WebKitGTK's voices (Flite: kal, slt, rms, awb) all have an empty voiceURI; the voice "
         "picker uses voiceURI as the option value, so every choice is saved as '' (default)"
     ),
 }
