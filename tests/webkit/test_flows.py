@@ -15,9 +15,10 @@ pytestmark = pytest.mark.webkit
 # Flows WebKit fails today because of app bugs; strict, so each flips when its bug is fixed.
 KNOWN_BUGS: dict[flows.Flow, str] = {
     flows.typed_reply_is_spoken_then_the_mic_is_idle: (
-        "bug: WebKitGTK never ends an utterance queued behind another (speak() while speaking); "
-        "speaker.js queues every sentence at once and its watchdog gives up only when "
-        "speechSynthesis.speaking is false, so the mic stays 'speaking'"
+        "bug: WebKitGTK never ends an utterance it starts as the previous one ends (queued by "
+        "speak() while speaking, or spoken inside the previous 'end'); speaker.js queues every "
+        "sentence at once and its watchdog gives up only when speechSynthesis.speaking is "
+        "false, so the mic stays 'speaking'. Handing each sentence over a task after 'end' works"
     ),
     flows.a_chosen_voice_is_kept: (
         "bug: WebKitGTK's voices (Flite: kal, slt, rms, awb) all have an empty voiceURI; the voice "
