@@ -13,7 +13,7 @@ TEST_EXTRAS := local,speech,dev
 # `make lock` regenerates it on purpose (uv resolves for every Python and platform).
 LOCK := constraints.txt
 
-.PHONY: run test lint check browsers services bench soak scale clean lock
+.PHONY: run test lint check browsers services webkit bench soak scale clean lock
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Parley needs Python 3.11 or newer on PATH."; exit 1; }
@@ -49,6 +49,10 @@ services:
 
 test: check browsers services
 	$(VENV)/bin/pytest
+
+# The WebKit lane alone: the app's flows in WebKitGTK at iPhone size (tests/webkit).
+webkit: browsers
+	$(VENV)/bin/pytest -m webkit
 
 bench: browsers
 	$(PY) -m bench
