@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +18,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from parley import __version__
 from parley.config import Settings
+from parley.observability.components import Components
 from parley.observability.logs import configure_logging
+from parley.observability.probes import Probe, watch
 from parley.observability.requests import RequestLogMiddleware
 from parley.providers.setup import build_registry, openai_client
 from parley.routes import (
@@ -32,6 +36,7 @@ from parley.routes import (
 from parley.routes.errors import install_error_handlers
 from parley.routes.openapi import install_openapi
 from parley.routes.web import WebApp
+from parley.security.access import AccessGuard
 from parley.security.admission import Admission
 from parley.security.body_limit import BodyLimitMiddleware
 from parley.security.headers import (
@@ -39,6 +44,8 @@ from parley.security.headers import (
     SecurityHeadersMiddleware,
     content_security_policy,
 )
+from parley.security.local_jobs import LocalJobs
+from parley.security.origins import HostOriginMiddleware
 from parley.security.payer import KeyRule
 from parley.security.streams import StreamSlots
 from parley.services import Services
@@ -74,27 +81,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             access_code=_secret(settings.access_code),
         )
         registry = await build_registry(settings, client, keys, stack)
+        metrics = app.state.metrics
+        components = Components(
+            [name for name, url in (("database", settings.database_url),
+                                    ("redis", settings.redis_url)) if url is not None],
+            metrics,
+        )
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         limiter = RateLimiter.from_settings(
             redis_url,
             per_client=settings.rate_limit_per_client,
             per_key=settings.rate_limit_per_key,
+            per_person=settings.rate_limit_per_person,
+            components=components,
         )
         stack.push_async_callback(limiter.aclose)
-        metrics = app.state.metrics
         speech_services = await build_speech(settings, client)
         stack.push_async_callback(speech_services.aclose)
-        storage = await build_storage(settings)
+        storage = await build_storage(settings, components)
         if storage is not None:
             stack.push_async_callback(storage.aclose)
         app.state.services = Services(
             settings=settings,
             openai=client,
             keys=keys,
+            access=AccessGuard(keys, limiter, metrics),
             registry=registry,
             admission=Admission(
                 limiter, StreamSlots(settings.max_concurrent_streams), metrics
             ),
+            jobs=LocalJobs(),
+            components=components,
             speech=speech_services,
             storage=storage,
             metrics=metrics,
@@ -102,6 +119,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 settings, registry, speech_services.health(), storage is not None
             ),
         )
+        probes: list[Probe] = [limiter.ping] if settings.redis_url is not None else []
+        if storage is not None:
+            probes.append(storage.ping)
+        if probes:
+            watcher = asyncio.create_task(watch(probes), name="dependency-probes")
+            # Stopped (and waited for) before the stores it probes close.
+            stack.push_async_callback(_stop, watcher)
         log.info("parley %s ready; providers: %s", __version__, ", ".join(registry.names()))
         # Everything loaded so far lives as long as the process: move it out of the garbage
         # collector's sight, so a full collection does not pause a turn for tens of ms.
@@ -172,6 +196,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     if settings.https_redirect:
         app.add_middleware(HttpsRedirectMiddleware)
     app.add_middleware(
+        HostOriginMiddleware, hosts=settings.hosts, allowed_origins=settings.allowed_origins
+    )
+    app.add_middleware(
         SecurityHeadersMiddleware, csp=content_security_policy(settings.openai_base_url)
     )
     app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
@@ -182,3 +209,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

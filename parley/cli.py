@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from parley.config import Settings
+from parley.config import Settings, is_loopback_host
 from parley.storage.cli import db_cli
 
 cli = typer.Typer(
@@ -46,6 +46,15 @@ def serve(
     from parley.providers.local import LocalModelError, resolve_local_model
 
     settings = load_settings(host=host, port=port)
+    if settings.metrics_enabled and settings.metrics_token is None and not is_loopback_host(
+        settings.host
+    ):
+        typer.secho(
+            "Parley cannot start: PARLEY_METRICS_ENABLED on a non-loopback host needs "
+            "PARLEY_METRICS_TOKEN, or anyone could read this server's numbers.",
+            fg="red", err=True,
+        )
+        raise typer.Exit(2)
     try:
         resolve_local_model(settings.local_model)
     except LocalModelError as exc:

@@ -10,6 +10,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+# An access code is a shared password for the operator's money: short ones are guessed.
+MIN_ACCESS_CODE = 12
+# Names that only ever mean this machine; the host allowlist always includes them.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _split_csv(value: object) -> object:
@@ -20,11 +24,11 @@ def _split_csv(value: object) -> object:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True when `host` only accepts connections from this machine."""
-    if host == "localhost":
+    """True when `host` (a name or an address) only means this machine."""
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -46,6 +50,9 @@ class Settings(BaseSettings):
     openai_model: Annotated[list[str], NoDecode] = ["gpt-4.1-mini"]
     openai_api_key: SecretStr | None = None
     access_code: SecretStr | None = None
+    # Local development only: the operator key without an access code, for requests from
+    # this machine (loopback) alone.
+    operator_key_loopback: bool = False
     openai_transcribe_model: str = "gpt-4o-mini-transcribe"
     openai_speech_model: str = "gpt-4o-mini-tts"
     openai_voice: str = "marin"
@@ -78,15 +85,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     max_audio_bytes: int = Field(default=4_000_000, ge=1024)
     max_speech_chars: int = Field(default=1_000, ge=1)
+    # The recorder sends at most about 110 s; Whisper is never given more than this.
+    max_audio_seconds: float = Field(default=120.0, gt=0, le=600)
+    brief_max_tokens: int = Field(default=600, ge=64, le=4096)
 
     # Abuse limits (the `limits` library's notation)
     rate_limit_per_client: str = "60/minute"
     rate_limit_per_key: str = "120/minute"
+    # Calls the operator pays for, per person (device, else address): everyone behind the
+    # access code shares the operator key's budget otherwise.
+    rate_limit_per_person: str = "30/minute"
+    # Realtime calls run browser to OpenAI, out of Parley's sight, for up to 30 minutes: the
+    # number started per person in that time bounds how many run at once.
+    realtime_calls_per_person: str = "3/30minutes"
     max_concurrent_streams: int = Field(default=512, ge=1)
     max_stream_seconds: float = Field(default=180.0, gt=0)
 
     # Web and proxies
     allowed_origins: Annotated[list[str], NoDecode] = []
+    # Host names this server answers to, besides loopback; ".example.com" covers subdomains.
+    allowed_hosts: Annotated[list[str], NoDecode] = []
+    # Vercel names each deployment itself; its addresses are allowed hosts there.
+    vercel_url: str | None = Field(default=None, validation_alias="VERCEL_URL")
+    vercel_production_url: str | None = Field(
+        default=None, validation_alias="VERCEL_PROJECT_PRODUCTION_URL"
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = []
     https_redirect: bool = False
 
@@ -94,6 +117,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_migrate_on_start: bool = False
     redis_url: SecretStr | None = None
+    # Per owner: conversations kept, and messages in one conversation.
+    history_max_sessions: int = Field(default=500, ge=1)
+    history_max_messages: int = Field(default=2_000, ge=2)
     clerk_issuer: str | None = None
     clerk_jwks_url: str | None = None
     clerk_authorized_parties: Annotated[list[str], NoDecode] = []
@@ -102,6 +128,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     metrics_enabled: bool = False
+    # The Bearer token /metrics asks for; without one, only this machine may read it.
+    metrics_token: SecretStr | None = None
     sentry_dsn: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SENTRY_DSN", "PARLEY_SENTRY_DSN")
     )
@@ -109,6 +137,7 @@ class Settings(BaseSettings):
     @field_validator(
         "openai_model",
         "allowed_origins",
+        "allowed_hosts",
         "trusted_proxies",
         "clerk_authorized_parties",
         mode="before",
@@ -119,7 +148,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_api_key", "access_code", "database_url", "redis_url", "sentry_dsn",
-        "clerk_issuer", "clerk_jwks_url", mode="before",
+        "clerk_issuer", "clerk_jwks_url", "metrics_token", "vercel_url",
+        "vercel_production_url", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -157,6 +187,30 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://app.example")
         return [origin.rstrip("/") for origin in value]
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for host in value:
+            name = host.strip().lower()
+            if name == "*" or "/" in name or (":" in name.strip("[]") and "." in name):
+                raise ValueError(
+                    f"{host!r} is not a host name: list names like parley.example or "
+                    ".example.com (no scheme, no port, no '*')"
+                )
+            hosts.append(name)
+        return hosts
+
+    @field_validator("access_code")
+    @classmethod
+    def _long_code(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ACCESS_CODE:
+            raise ValueError(
+                f"PARLEY_ACCESS_CODE must be at least {MIN_ACCESS_CODE} characters: a "
+                "short code can be guessed"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -167,14 +221,30 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _operator_key_needs_access_code(self) -> Settings:
-        # An operator key on a reachable host without an access code would let anyone
-        # on the network spend the operator's money.
-        if self.openai_api_key and not self.access_code and not is_loopback_host(self.host):
-            raise ValueError(
-                "PARLEY_OPENAI_API_KEY is set and Parley listens on a non-loopback host: "
-                "set PARLEY_ACCESS_CODE so only people with the code can use the operator key"
-            )
+        # Where Parley listens is the ASGI server's business (uvicorn --host, Vercel...),
+        # not something the app can know: an operator key without a code would let anyone
+        # who reaches it spend the operator's money. The development opt-out is enforced
+        # per request: only loopback clients may use the key then.
+        if self.openai_api_key and not self.access_code:
+            if not self.operator_key_loopback:
+                raise ValueError(
+                    "PARLEY_OPENAI_API_KEY needs PARLEY_ACCESS_CODE, so only people with the "
+                    "code can spend it (for local development only, "
+                    "PARLEY_OPERATOR_KEY_LOOPBACK=true lets this machine use it without one)"
+                )
+            if not is_loopback_host(self.host):
+                raise ValueError(
+                    "PARLEY_OPERATOR_KEY_LOOPBACK is for local development: Parley listens on "
+                    "a non-loopback host, so set PARLEY_ACCESS_CODE instead"
+                )
         return self
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Every host name this server answers to."""
+        extra = [urlsplit(f"//{url}").hostname or "" for url in
+                 (self.vercel_url, self.vercel_production_url) if url]
+        return frozenset([*LOOPBACK_NAMES, *self.allowed_hosts, *extra])
 
     @property
     def default_openai_model(self) -> str:

@@ -18,7 +18,9 @@ from parley.observability.requests import RequestRecord, request_record
 from parley.providers.registry import ProviderRegistry
 from parley.security.admission import Admission
 from parley.security.keys import bearer_value, check_key_shape, is_session_token
-from parley.security.payer import KeyRule
+from parley.security.local_jobs import Gone, LocalJobs
+from parley.security.payer import Access, KeyRule
+from parley.security.ratelimit import key_fingerprint
 from parley.services import Services
 from parley.speech.services import SpeechServices
 
@@ -55,6 +57,25 @@ async def get_admission(services: ServicesDep) -> Admission:
     return services.admission
 
 
+async def get_jobs(services: ServicesDep) -> LocalJobs:
+    return services.jobs
+
+
+async def client_gone(request: Request) -> Gone:
+    """A wait that ends when the client hangs up (for work that waits before it answers).
+
+    Only for requests whose body has been read: the next ASGI message is then the
+    disconnect, so nothing is polled.
+    """
+    receive = request.receive
+
+    async def until_gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    return until_gone
+
+
 async def get_speech(services: ServicesDep) -> SpeechServices:
     """The app's speech engines (tests may override this dependency)."""
     return services.speech
@@ -85,7 +106,7 @@ else:
 async def get_store(history: HistoryDep) -> HistoryStore:
     """The history store; 404 storage_disabled when this server keeps no history."""
     if history is None:
-        raise errors.StorageUnavailable()
+        raise errors.HistoryOff()
     return history
 
 
@@ -97,6 +118,15 @@ async def get_record(request: Request) -> RequestRecord:
 async def client_address(request: Request) -> str:
     """The caller's address (the proxy's view of it, when the proxy is trusted)."""
     return request.client.host if request.client else "unknown"
+
+
+async def own_origins(request: Request) -> tuple[str, ...]:
+    """This app's own origins, as a page served by it would name them (sign-in's `azp`)."""
+    settings: Settings = request.app.state.settings
+    host = request.headers.get("host", "")
+    # Both schemes: behind a proxy that ends TLS the app may see http while pages are https;
+    # the Host itself has passed the allowlist.
+    return (f"https://{host}", f"http://{host}", *settings.allowed_origins)
 
 
 async def bearer_key(
@@ -111,6 +141,13 @@ async def bearer_key(
     return value
 
 
+async def bearer_credential(
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str | None:
+    """Whatever `Authorization: Bearer` carries (a metrics token, say), unchecked."""
+    return bearer_value(authorization)
+
+
 def person_key(own: SecretStr | str | None, bearer: str | None) -> str | None:
     """The person's own key: the body's (or form's) `apiKey`, else the Bearer header."""
     if isinstance(own, SecretStr):
@@ -118,17 +155,37 @@ def person_key(own: SecretStr | str | None, bearer: str | None) -> str | None:
     return (own or "").strip() or bearer
 
 
-async def access_code(
-    x_parley_access_code: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str | None:
-    """The operator access code, when the person entered one."""
-    return x_parley_access_code or None
+async def get_access(
+    services: ServicesDep,
+    client: Annotated[str, Depends(client_address)],
+    x_parley_access_code: Annotated[
+        str | None, Header(include_in_schema=False, max_length=200)
+    ] = None,
+) -> Access:
+    """Whether the caller may spend the operator's key: the access code, checked first.
+
+    A dependency resolves before the body is read, so a wrong code gets the same 401 (and
+    too many get 429) whatever else the request holds.
+    """
+    return await services.access.check(client, x_parley_access_code or None)
+
+
+async def person(
+    client: Annotated[str, Depends(client_address)],
+    x_parley_device: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """One name per person for budgets: their device's secret, hashed, else their address."""
+    if x_parley_device:
+        return f"device:{key_fingerprint(x_parley_device)}"
+    return f"client:{client}"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]
 KeysDep = Annotated[KeyRule, Depends(get_keys)]
 AdmitDep = Annotated[Admission, Depends(get_admission)]
+JobsDep = Annotated[LocalJobs, Depends(get_jobs)]
+GoneDep = Annotated[Gone, Depends(client_gone)]
 SpeechDep = Annotated[SpeechServices, Depends(get_speech)]
 if TYPE_CHECKING:
     OpenAIDep = Annotated[AsyncOpenAI, Depends(get_openai)]
@@ -143,5 +200,8 @@ else:
     StoreDep = Annotated[object, Depends(get_store)]
 RecordDep = Annotated[RequestRecord, Depends(get_record)]
 ClientDep = Annotated[str, Depends(client_address)]
+OriginsDep = Annotated[tuple[str, ...], Depends(own_origins)]
 BearerKeyDep = Annotated[str | None, Depends(bearer_key)]
-AccessCodeDep = Annotated[str | None, Depends(access_code)]
+BearerValueDep = Annotated[str | None, Depends(bearer_credential)]
+AccessDep = Annotated[Access, Depends(get_access)]
+PersonDep = Annotated[str, Depends(person)]

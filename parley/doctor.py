@@ -184,8 +184,9 @@ async def _upstream(settings: Settings) -> Line:
 def _safety(settings: Settings) -> list[Line]:
     lines: list[Line] = []
     if settings.openai_api_key is not None and settings.access_code is None:
-        lines.append(Line("warn", "Operator key without an access code: anyone who reaches "
-                                  "this server spends it. Set PARLEY_ACCESS_CODE."))
+        lines.append(Line("warn", "Operator key without an access code: for requests from "
+                                  "this machine only (PARLEY_OPERATOR_KEY_LOOPBACK). Set "
+                                  "PARLEY_ACCESS_CODE before anyone else uses it."))
     elif settings.openai_api_key is not None:
         lines.append(Line("ok", "Operator key: behind an access code."))
     for origin in settings.allowed_origins:
@@ -193,6 +194,9 @@ def _safety(settings: Settings) -> list[Line]:
         if origin.startswith("http://") and not is_loopback_host(host):
             lines.append(Line("warn", f"CORS allows {origin} over plain http: keys typed "
                                       "there travel unencrypted. Use https."))
+    if settings.metrics_enabled and settings.metrics_token is None:
+        lines.append(Line("warn", "Metrics are on without PARLEY_METRICS_TOKEN: only this "
+                                  "machine may read /metrics."))
     if "*" in settings.trusted_proxies:
         lines.append(Line("warn", "PARLEY_TRUSTED_PROXIES=*: any client can choose its own "
                                   "address for rate limits. List the proxy's address."))

@@ -72,6 +72,15 @@ class RateLimited(ParleyError):
     default_message = "You are going a bit fast. Wait a moment and try again."
 
 
+class TooManyAttempts(ParleyError):
+    status = 429
+    code = "too_many_attempts"
+    default_message = (
+        "Too many wrong access codes from here. Wait a while and try again, "
+        "or use your own OpenAI API key."
+    )
+
+
 class UpstreamRateLimited(ParleyError):
     status = 429
     code = "upstream_rate_limited"
@@ -131,16 +140,43 @@ class StreamTooLong(ParleyError):
     default_message = "That answer ran too long and was stopped. Ask for something shorter."
 
 
-class StorageUnavailable(ParleyError):
+class HistoryOff(ParleyError):
     status = 404
     code = "storage_disabled"
     default_message = "Server history is off on this server; conversations stay on your device."
+
+
+class StorageUnavailable(ParleyError):
+    status = 503
+    code = "storage_unavailable"
+    default_message = (
+        "Server history can't be reached right now. Your conversations are safe on this "
+        "device; try again in a moment."
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class HistoryFull(ParleyError):
+    status = 409
+    code = "history_full"
+    default_message = (
+        "The server keeps no more for you: delete old conversations to keep new ones there. "
+        "This one stays on your device."
+    )
 
 
 class AudioUnreadable(ParleyError):
     status = 422
     code = "audio_unreadable"
     default_message = "That recording could not be read. Try recording again."
+
+
+class AudioTooLong(ParleyError):
+    status = 422
+    code = "audio_too_long"
+    default_message = "That recording is too long. Say it in a few shorter turns."
 
 
 class SpeechUnavailable(ParleyError):

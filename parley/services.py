@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from parley.config import Settings
+from parley.observability.components import Components
 from parley.providers.registry import ProviderRegistry
+from parley.security.access import AccessGuard
 from parley.security.admission import Admission
+from parley.security.local_jobs import LocalJobs
 from parley.security.payer import KeyRule
 from parley.speech.services import SpeechServices
 
@@ -27,8 +30,11 @@ class Services:
     settings: Settings
     openai: AsyncOpenAI
     keys: KeyRule
+    access: AccessGuard
     registry: ProviderRegistry
     admission: Admission
+    jobs: LocalJobs
+    components: Components
     speech: SpeechServices
     storage: HistoryStore | None
     metrics: Metrics | None

@@ -38,3 +38,9 @@ def test_bad_settings_say_which_variable() -> None:
     result = parley("doctor", PARLEY_ALLOWED_ORIGINS="*")
     assert result.returncode == 2
     assert "PARLEY_ALLOWED_ORIGINS" in result.stderr
+
+
+def test_metrics_on_a_public_host_without_a_token_refuses_to_start() -> None:
+    result = parley("serve", "--host", "0.0.0.0", "--port", "0", PARLEY_METRICS_ENABLED="true")
+    assert result.returncode == 2
+    assert "PARLEY_METRICS_TOKEN" in result.stderr

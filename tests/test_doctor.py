@@ -106,8 +106,10 @@ def test_an_unreachable_configured_upstream_exits_1() -> None:
 
 def test_unsafe_settings_are_warned_about(picky_fake: FakeOpenAI) -> None:
     result = parley("doctor", PARLEY_OPENAI_BASE_URL=picky_fake.base_url,
-                    PARLEY_OPENAI_API_KEY=OPERATOR_KEY, PARLEY_TRUSTED_PROXIES="*",
-                    PARLEY_ALLOWED_ORIGINS="http://app.example")
+                    PARLEY_OPENAI_API_KEY=OPERATOR_KEY, PARLEY_OPERATOR_KEY_LOOPBACK="true",
+                    PARLEY_TRUSTED_PROXIES="*", PARLEY_ALLOWED_ORIGINS="http://app.example",
+                    PARLEY_METRICS_ENABLED="true")
     assert line_about(result, "without an access code").startswith("!")
+    assert line_about(result, "PARLEY_METRICS_TOKEN").startswith("!")
     assert line_about(result, "PARLEY_TRUSTED_PROXIES").startswith("!")
     assert line_about(result, "plain http").startswith("!")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from parley import errors
 from parley.providers.base import Provider
-from parley.security.payer import KeyRule, Payer
+from parley.security.payer import Access, KeyRule, Payer
 
 NO_PROVIDER = "Add your OpenAI API key in Settings to talk to Parley on this server."
 
@@ -40,9 +40,7 @@ class ProviderRegistry:
     def names(self) -> list[str]:
         return list(self._providers)
 
-    def choose(
-        self, explicit: str | None, user_key: str | None, access_code: str | None
-    ) -> Choice:
+    def choose(self, explicit: str | None, user_key: str | None, access: Access) -> Choice:
         """An explicit provider wins; else a key means OpenAI; else the local model; else 401."""
         if explicit is not None:
             provider = self._providers.get(explicit)
@@ -53,12 +51,12 @@ class ProviderRegistry:
                 )
             if not provider.needs_key:
                 return Choice(provider, None)
-            return Choice(provider, self.keys.require(user_key, access_code))
+            return Choice(provider, self.keys.require(user_key, access))
         local = self._providers.get("local")
         openai = self._providers.get("openai")
         if openai is not None:
             payer = self.keys.decide(
-                user_key, access_code, offline=local is not None,
+                user_key, access, offline=local is not None,
                 missing=errors.ApiKeyRequired(NO_PROVIDER),
             )
             if payer is not None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from parley import errors
 from parley.conversation.history import checked_history, transcript
 from parley.conversation.persona import brief_prompt
-from parley.deps import AccessCodeDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
+from parley.deps import AccessDep, BearerKeyDep, RegistryDep, SettingsDep, person_key
 from parley.providers.base import ChatRequest, Message
 from parley.routes.pipeline import TURN_RESPONSES, TurnPlan, TurnsDep
 from parley.routes.schemas import BriefIn
@@ -15,19 +15,16 @@ from parley.routes.streaming import wants_stream
 
 router = APIRouter()
 
-# Room for six short sections, for models that honour a length cap (the local model).
-BRIEF_MAX_TOKENS = 700
-
 
 @router.post("/api/brief", responses=TURN_RESPONSES, response_model=None)
 async def brief(
+    access: AccessDep,
     body: BriefIn,
     request: Request,
     settings: SettingsDep,
     registry: RegistryDep,
     turns: TurnsDep,
     bearer: BearerKeyDep,
-    code: AccessCodeDep,
 ) -> Response:
     """Write a design brief (problem, audience, constraints, ideas, questions, next steps)."""
     history = checked_history(
@@ -39,7 +36,7 @@ async def brief(
         raise errors.InvalidRequest(
             "There is nothing to brief yet. Talk the problem through first, then make a brief."
         )
-    choice = registry.choose(body.provider, person_key(body.api_key, bearer), code)
+    choice = registry.choose(body.provider, person_key(body.api_key, bearer), access)
     provider = choice.provider
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
     conversation = transcript(history, budget_chars=budget - len(brief_prompt()) - 100)
@@ -50,7 +47,7 @@ async def brief(
         ),
         model=provider.resolve_model(body.model),
         api_key=choice.api_key,
-        max_tokens=BRIEF_MAX_TOKENS,
+        max_tokens=settings.brief_max_tokens,
     )
     stream = wants_stream(request, body.stream)
     return await turns.start(TurnPlan(choice, chat, stream=stream, speak=False))

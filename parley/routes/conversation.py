@@ -8,9 +8,10 @@ from parley import errors
 from parley.conversation.history import build_messages, checked_history
 from parley.conversation.persona import system_prompt
 from parley.deps import (
-    AccessCodeDep,
+    AccessDep,
     BearerKeyDep,
     HistoryDep,
+    OriginsDep,
     RegistryDep,
     SettingsDep,
     person_key,
@@ -25,14 +26,15 @@ router = APIRouter()
 
 @router.post("/api/conversation", responses=TURN_RESPONSES, response_model=None)
 async def conversation(
+    access: AccessDep,
     body: ConversationIn,
     request: Request,
     settings: SettingsDep,
     registry: RegistryDep,
     history_store: HistoryDep,
     turns: TurnsDep,
+    origins: OriginsDep,
     bearer: BearerKeyDep,
-    code: AccessCodeDep,
 ) -> Response:
     """Answer one turn of a design conversation."""
     message = body.message.strip()
@@ -48,7 +50,7 @@ async def conversation(
         max_messages=settings.max_history_messages,
         max_message_chars=settings.max_message_chars,
     )
-    choice = registry.choose(body.provider, person_key(body.api_key, bearer), code)
+    choice = registry.choose(body.provider, person_key(body.api_key, bearer), access)
     provider = choice.provider
     system = system_prompt(body.mode, small_model=provider.small_model)
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
@@ -60,7 +62,7 @@ async def conversation(
     keep = None
     if body.session_id is not None and history_store is not None:
         # Resolve the owner first: a bad identity must fail before any model is paid for.
-        owner = await history_store.owners.owner_of(request.headers)
+        owner = await history_store.owners.owner_of(request.headers, origins=origins)
         if owner is not None:
             keep = Keep(history_store, owner, body.session_id, body.mode, message)
     stream = wants_stream(request, body.stream)

@@ -16,18 +16,20 @@ from parley import errors
 from parley.config import Settings
 from parley.conversation.persona import Mode, system_prompt
 from parley.deps import (
-    AccessCodeDep,
+    AccessDep,
     AdmitDep,
     BearerKeyDep,
     ClientDep,
     KeysDep,
     OpenAIDep,
+    PersonDep,
     RecordDep,
     SettingsDep,
     person_key,
 )
 from parley.providers.upstream import translate_openai_error
 from parley.routes.schemas import ApiKey, CleanText
+from parley.security.ratelimit import Budget
 
 if TYPE_CHECKING:
     from openai.types.realtime import (
@@ -38,11 +40,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-# Long enough to grant the microphone and connect; a started call outlives its secret.
-SECRET_SECONDS: Final = 600
+# Long enough to grant the microphone and connect (a started call outlives its secret); a
+# leaked secret is worth a minute, not ten.
+SECRET_SECONDS: Final = 60
 # The Realtime API's built-in voices (GA).
 VOICES: Final = frozenset(
     {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+TOO_MANY_CALLS: Final = (
+    "You have started several realtime calls in a short time. Wait a few minutes, or switch "
+    "the conversation style to Step by step."
 )
 NO_KEY: Final = (
     "Realtime voice needs an OpenAI API key. Add yours in Settings, "
@@ -72,6 +79,7 @@ class RealtimeSessionOut(BaseModel):
 
 @router.post("/api/realtime/session", response_model=RealtimeSessionOut)
 async def realtime_session(
+    access: AccessDep,
     body: RealtimeSessionIn,
     response: Response,
     settings: SettingsDep,
@@ -79,18 +87,25 @@ async def realtime_session(
     admission: AdmitDep,
     upstream: OpenAIDep,
     client: ClientDep,
+    person: PersonDep,
     record: RecordDep,
     bearer: BearerKeyDep,
-    code: AccessCodeDep,
 ) -> RealtimeSessionOut:
     """Mint a client secret for one realtime voice call in the chosen mode."""
     voice = check_voice(body.voice, settings)
     # The person's key (body, then Bearer), else the operator's behind the access code.
     payer = keys.require(
-        person_key(body.api_key, bearer), code, missing=errors.ApiKeyRequired(NO_KEY)
+        person_key(body.api_key, bearer), access, missing=errors.ApiKeyRequired(NO_KEY)
     )
     record.provider_attempted = "openai"
-    await admission.check(client, payer.key)
+    operator = payer.source == "operator"
+    await admission.check(client, payer.key, operator_person=person if operator else None)
+    if operator:
+        # Calls run browser to OpenAI, where Parley cannot see them end: how many one
+        # person starts on the operator's key in half an hour bounds how many run at once.
+        await admission.spend(
+            Budget.of("realtime", settings.realtime_calls_per_person), person, TOO_MANY_CALLS
+        )
     import openai  # loaded by the lifespan already; kept out of app creation (cold start)
 
     try:

@@ -2,7 +2,9 @@
 
 This is the one place the rule lives. Chat turns, briefs, speech and realtime calls all ask
 `KeyRule.decide`, and each then picks its engine: a key means OpenAI, no key means an
-offline engine (the caller says whether it has one).
+offline engine (the caller says whether it has one). Whether the caller may use the
+operator's key at all (the access code, checked before anything else) is `Access`, worked
+out by `parley.security.access`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,20 @@ from parley import errors
 
 KeySource = Literal["user", "operator"]
 
-WRONG_CODE = "That access code is not right. Check it in Settings, or use your own API key."
+LOCAL_ONLY = ("This server's OpenAI key is for use on its own machine only. Add your own "
+              "OpenAI API key in Settings.")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the caller showed for the operator's key."""
+
+    # May spend the operator's key: the right access code, or (local development) a
+    # request from this machine where no code is set.
+    granted: bool = False
+
+
+NO_ACCESS = Access()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +59,17 @@ class KeyRule:
     def needs_access_code(self) -> bool:
         return self._operator_key is not None and self._access_code is not None
 
+    def code_is_right(self, given: str) -> bool:
+        """Whether `given` is the access code (compared in constant time)."""
+        expected = self._access_code
+        if expected is None:
+            return False
+        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
     def decide(
         self,
         user_key: str | None,
-        access_code: str | None,
+        access: Access,
         *,
         offline: bool,
         missing: errors.ParleyError | None = None,
@@ -56,35 +78,27 @@ class KeyRule:
 
         `offline` says whether the caller has an offline engine to fall back to. Without
         one, a call nobody can pay for raises `missing` (401 `api_key_required` unless the
-        caller says otherwise); a wrong access code is always said to be wrong.
+        caller says otherwise), or asks for the access code when that would open the way.
         """
         if user_key:
             return Payer(user_key, "user")
         operator = self._operator_key
-        if operator is not None:
-            if self._access_code is None or self._code_is_right(access_code):
-                return Payer(operator, "operator")
-            if access_code is not None:
-                raise errors.AccessCodeRequired(WRONG_CODE)
-            if not offline:
-                raise errors.AccessCodeRequired()
+        if operator is not None and access.granted:
+            return Payer(operator, "operator")
+        if offline:
             return None
-        if not offline:
-            raise missing or errors.ApiKeyRequired()
-        return None
+        if operator is not None and self._access_code is not None:
+            raise errors.AccessCodeRequired()
+        if operator is not None:
+            raise errors.ApiKeyRequired(LOCAL_ONLY)
+        raise missing or errors.ApiKeyRequired()
 
     def require(
-        self, user_key: str | None, access_code: str | None,
+        self, user_key: str | None, access: Access,
         *, missing: errors.ParleyError | None = None,
     ) -> Payer:
         """Who pays, for a call no offline engine can make (realtime, an explicit OpenAI)."""
-        payer = self.decide(user_key, access_code, offline=False, missing=missing)
+        payer = self.decide(user_key, access, offline=False, missing=missing)
         if payer is None:  # decide() raises first when there is no offline engine
             raise missing or errors.ApiKeyRequired()
         return payer
-
-    def _code_is_right(self, given: str | None) -> bool:
-        expected = self._access_code
-        if given is None or expected is None:
-            return False
-        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

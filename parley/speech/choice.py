@@ -7,7 +7,7 @@ from typing import Generic, Literal, TypeVar
 
 from parley import errors
 from parley.security.keys import check_key_shape
-from parley.security.payer import KeyRule, Payer
+from parley.security.payer import Access, KeyRule, Payer
 
 E = TypeVar("E")
 Direction = Literal["stt", "tts"]
@@ -39,7 +39,7 @@ def choose_engine(
     local: E | None,
     explicit: Literal["openai", "local"] | None,
     user_key: str | None,
-    access_code: str | None,
+    access: Access,
     keys: KeyRule,
 ) -> EngineChoice[E]:
     """An explicit provider wins; else a key means OpenAI; else local; else a 503 that helps."""
@@ -52,10 +52,10 @@ def choose_engine(
         check_key_shape(user_key)
     if openai is not None:
         if explicit == "openai":
-            payer: Payer | None = keys.require(user_key, access_code)
+            payer: Payer | None = keys.require(user_key, access)
         else:
             payer = keys.decide(
-                user_key, access_code, offline=local is not None,
+                user_key, access, offline=local is not None,
                 missing=errors.SpeechUnavailable(_MISSING[direction]),
             )
         if payer is not None:

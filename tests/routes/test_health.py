@@ -29,7 +29,7 @@ async def test_health_shape_without_calling_upstream(
 async def test_health_never_shows_the_operator_key(
     serve: Callable[..., LiveServer],
 ) -> None:
-    server = serve(openai_api_key="sk-operator-secret-123456789", access_code="letmein")
+    server = serve(openai_api_key="sk-operator-secret-123456789", access_code="letmein-please-2026")
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get("/api/health")
     body = response.json()
