@@ -41,6 +41,8 @@ class Done:
     model: str
     usage: Usage | None
     timings: Timings
+    # With server history: whether the server kept the turn (None: it was not asked to).
+    saved: bool | None = None
 
 
 TurnEvent = Delta | Sentence | Done
@@ -56,6 +58,8 @@ class TurnLimits:
     """
 
     total_seconds: float
+    # How long a turn may wait for the offline model behind the same person's last turn.
+    queue_seconds: float = 15.0
 
 
 async def run_turn(

@@ -32,6 +32,18 @@ class Metrics:
             "parley_rate_limited", "Requests refused by a rate limit or the stream cap.",
             ["reason"], registry=self.registry,
         )
+        self.dependency_up = Gauge(
+            "parley_dependency_up", "1 while a configured dependency answers, else 0.",
+            ["component"], registry=self.registry,
+        )
+        self.dependency_failures = Counter(
+            "parley_dependency_failures", "Calls to a dependency that failed (and were "
+            "answered without it).", ["component"], registry=self.registry,
+        )
+        self.access_code_failures = Counter(
+            "parley_access_code_failures", "Wrong access codes, and refusals for too many.",
+            ["outcome"], registry=self.registry,
+        )
         self.active_streams = Gauge(
             "parley_active_streams", "Model turns in flight on this instance.",
             registry=self.registry,

@@ -12,6 +12,7 @@ from parley import __version__
 from parley.config import Settings
 from parley.deps import ServicesDep
 from parley.providers.registry import ProviderRegistry
+from parley.routes.errors import error_body
 
 router = APIRouter()
 
@@ -22,6 +23,11 @@ class HealthOut(BaseModel):
     providers: dict[str, Any]
     speech: dict[str, Any]
     storage: str
+    components: dict[str, Any]
+
+
+class ReadyOut(BaseModel):
+    status: str
 
 
 def health_payload(
@@ -50,8 +56,29 @@ def health_payload(
     }
 
 
+NOT_READY = "This instance can't reach {down} right now; send traffic to another one."
+
+
 @router.get("/api/health", response_model=HealthOut)
 async def health(services: ServicesDep) -> JSONResponse:
-    """Status, version, which providers are ready and where history is kept."""
-    # Built once in the lifespan: health must cost nothing and call nothing.
-    return JSONResponse(services.health, headers={"Cache-Control": "no-store"})
+    """Status, version, which providers are ready, where history is kept, and each
+    configured dependency (ok, or degraded since when). 200 while the process answers."""
+    # Built once in the lifespan (plus what the components last showed): health must cost
+    # nothing and call nothing.
+    return JSONResponse({**services.health, **services.components.report()},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/ready", response_model=ReadyOut,
+            responses={503: {"description": "A configured dependency is down."}})
+async def ready(services: ServicesDep) -> JSONResponse:
+    """For load balancers: 503 while a configured dependency (database, Redis) is down."""
+    components = services.components
+    if components.ready:
+        return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
+    report = components.report()["components"]
+    down = " and ".join(name for name, part in report.items() if part["status"] != "ok")
+    return JSONResponse(
+        error_body("not_ready", NOT_READY.format(down=down)), status_code=503,
+        headers={"Cache-Control": "no-store", "Retry-After": "5"},
+    )

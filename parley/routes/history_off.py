@@ -18,4 +18,4 @@ router = APIRouter(include_in_schema=False)
 @router.api_route("/api/sessions/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
 async def history_off(rest: str = "") -> None:
     """History is off here: conversations stay on the device."""
-    raise errors.StorageUnavailable()
+    raise errors.HistoryOff()

@@ -86,3 +86,8 @@ class TurnOut(BaseModel):
     model: str
     usage: UsageOut | None
     timings: TimingsOut
+    saved: bool | None = Field(
+        default=None,
+        description="With a `sessionId` and server history: false when the server could not "
+        "keep the turn (the device keeps it). Absent otherwise.",
+    )

@@ -15,6 +15,7 @@ from parley import errors
 from parley.conversation.turn import Delta, Done, Sentence, TurnEvent
 from parley.observability.requests import RequestRecord
 from parley.routes.errors import parley_error_response
+from parley.security.local_jobs import Gone, unless_gone
 
 SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
@@ -37,13 +38,16 @@ def _sse(event: str, data: Any) -> bytes:
 
 
 def done_payload(done: Done) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "reply": done.reply,
         "provider": done.provider,
         "model": done.model,
         "usage": asdict(done.usage) if done.usage is not None else None,
         "timings": asdict(done.timings),
     }
+    if done.saved is not None:
+        payload["saved"] = done.saved
+    return payload
 
 
 def _sentence(sentence: Sentence) -> bytes:
@@ -84,7 +88,8 @@ class EventStreamResponse(ClosingStreamingResponse):
 
 
 async def respond(
-    events: AsyncGenerator[TurnEvent, None], *, stream: bool, record: RequestRecord
+    events: AsyncGenerator[TurnEvent, None], *, stream: bool, record: RequestRecord,
+    gone: Gone | None = None,
 ) -> Response:
     """Answer a turn as JSON or SSE.
 
@@ -93,7 +98,9 @@ async def respond(
     answer's own format, with the text that had already gone out.
     """
     try:
-        first = await anext(events)
+        # A turn still waiting for its first words (a queue, a slow upstream) is dropped as
+        # soon as its client hangs up: nobody would hear it, and someone may pay for it.
+        first = await (unless_gone(anext(events), gone) if gone else anext(events))
     except BaseException:
         await events.aclose()
         raise

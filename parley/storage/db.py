@@ -41,6 +41,7 @@ _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 _POOLER_PORT = 6543
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 _TRUE = {"1", "true", "yes", "on"}
+CONNECT_TIMEOUT = 3.0  # seconds
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -192,13 +193,19 @@ def make_engine(raw: str) -> AsyncEngine:
         database = spec.url.database
         if database and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(spec.url)
+        engine = create_async_engine(spec.url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # hide_parameters: an error's message would otherwise quote the values bound to the
+    # statement, which are what people said. A connection attempt gives up after a few
+    # seconds, so an unreachable database is found out while the person still waits.
+    connect_args = {"timeout": CONNECT_TIMEOUT, **spec.connect_args}
     if spec.pooler:
-        return create_async_engine(spec.url, connect_args=spec.connect_args, poolclass=NullPool)
+        return create_async_engine(spec.url, connect_args=connect_args, poolclass=NullPool,
+                                   hide_parameters=True)
     # pool_pre_ping: hosted Postgres drops idle connections; find out before a query does.
-    return create_async_engine(spec.url, connect_args=spec.connect_args, pool_pre_ping=True)
+    return create_async_engine(spec.url, connect_args=connect_args, pool_pre_ping=True,
+                               hide_parameters=True, pool_timeout=CONNECT_TIMEOUT)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

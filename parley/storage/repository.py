@@ -9,25 +9,28 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from sqlalchemy import CursorResult, and_, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parley import errors
+from parley.observability.components import Components
 from parley.storage.models import MODE_MAX, TITLE_MAX, ConversationSession, Message, Sender
 from parley.storage.owners import OwnerResolver
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 NOT_FOUND = "That conversation was not found. It may have been deleted."
 DEFAULT_TITLE_CHARS = 60
@@ -36,6 +39,48 @@ DEFAULT_TITLE_CHARS = 60
 # reply) is kept with U+FFFD in their place rather than lost.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _CLOSE_TIMEOUT = 10.0  # seconds aclose waits for shielded writes
+# The longest one read or write may take before the database counts as unreachable.
+STORAGE_TIMEOUT = 5.0
+
+
+def available(
+    method: Callable[Concatenate[HistoryStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[HistoryStore, P], Coroutine[Any, Any, T]]:
+    """A database that cannot be reached becomes 503 `storage_unavailable`, never a 500.
+
+    Our own errors (NotFound, ...) and refusals of bad data pass through; what is left of
+    SQLAlchemy's and the driver's errors, and a call that takes too long, mean the database
+    is not answering right now.
+    """
+
+    @functools.wraps(method)
+    async def guarded(self: HistoryStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                result = await method(self, *args, **kwargs)
+        except (errors.ParleyError, IntegrityError):
+            self._reached()
+            raise
+        except DBAPIError as exc:
+            if not exc.connection_invalidated and not _is_connection_problem(exc):
+                raise
+            self._unreachable(exc)
+            raise errors.StorageUnavailable() from None
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            self._unreachable(exc)
+            raise errors.StorageUnavailable() from None
+        self._reached()
+        return result
+
+    return guarded
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    # OperationalError and InterfaceError are the DB-API's words for "the database or the
+    # connection failed", as opposed to the data or the statement.
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -61,6 +106,8 @@ class MessageInfo:
 class SessionDetail:
     session: SessionInfo
     messages: tuple[MessageInfo, ...]
+    # Pass as `before` for the page of older messages; None when there are none.
+    next_before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +130,39 @@ def default_title(text: str, limit: int = DEFAULT_TITLE_CHARS) -> str:
 class HistoryStore:
     """Server-side conversation history on one async engine (PostgreSQL or SQLite)."""
 
-    def __init__(self, engine: AsyncEngine, owners: OwnerResolver | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        owners: OwnerResolver | None = None,
+        *,
+        components: Components | None = None,
+        max_sessions: int = 500,
+        max_messages: int = 2_000,
+    ) -> None:
         self.engine = engine
         self.owners = owners or OwnerResolver()
+        self.max_sessions = max_sessions
+        self.max_messages = max_messages
+        self._components = components
         self._db = async_sessionmaker(engine, expire_on_commit=False)
         self._pending: set[asyncio.Task[Any]] = set()
 
+    def _reached(self) -> None:
+        if self._components is not None:
+            self._components.up("database")
+
+    def _unreachable(self, exc: BaseException) -> None:
+        # The type only: a driver's message may quote the URL or the text being stored.
+        if self._components is not None:
+            self._components.down("database", type(exc).__name__)
+
+    @available
+    async def ping(self) -> None:
+        """One round trip to the database (the readiness probe)."""
+        async with self._db() as db:
+            await db.execute(select(1))
+
+    @available
     async def list_sessions(
         self, owner: str, *, limit: int = 20, cursor: str | None = None
     ) -> SessionPage:
@@ -115,20 +189,40 @@ class HistoryStore:
             next_cursor=_encode_cursor(page[-1]) if more else None,
         )
 
-    async def get_session(self, owner: str, session_id: str) -> SessionDetail:
-        """One of the owner's sessions with its messages, oldest first."""
+    @available
+    async def get_session(
+        self, owner: str, session_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> SessionDetail:
+        """One of the owner's sessions with its newest `limit` messages (all by default)
+        before the message `before`, oldest first."""
         sid = _parse_id(session_id)
         async with self._db() as db:
             session = await _owned(db, owner, sid)
-            messages = await db.scalars(
-                select(Message)
-                .where(Message.session_id == sid)
-                .order_by(Message.created_at, Message.id)
-            )
+            query = select(Message).where(Message.session_id == sid)
+            if before is not None:
+                anchor = await db.get(Message, _parse_message_id(before))
+                if anchor is None or anchor.session_id != sid:
+                    raise errors.InvalidRequest(
+                        "That page of the conversation is out of date. Open it again."
+                    )
+                query = query.where(
+                    or_(Message.created_at < anchor.created_at,
+                        and_(Message.created_at == anchor.created_at, Message.id < anchor.id))
+                )
+            query = query.order_by(Message.created_at.desc(), Message.id.desc())
+            if limit is not None:
+                query = query.limit(limit + 1)
+            rows = list(await db.scalars(query))
+            more = limit is not None and len(rows) > limit
+            page = rows[:limit] if limit is not None else rows
+            page.reverse()
             return SessionDetail(
-                session=_session_info(session), messages=tuple(_message_info(m) for m in messages)
+                session=_session_info(session),
+                messages=tuple(_message_info(m) for m in page),
+                next_before=str(page[0].id) if more and page else None,
             )
 
+    @available
     async def create_session(
         self,
         owner: str,
@@ -147,6 +241,7 @@ class HistoryStore:
                 if existing.owner_id != owner:
                     raise errors.NotFound(NOT_FOUND)
                 return _session_info(existing)
+            await self._check_room(db, owner)
             now = datetime.now(UTC)
             session = ConversationSession(
                 id=sid, owner_id=owner, title=_title(title), mode=mode,
@@ -157,6 +252,7 @@ class HistoryStore:
 
         return await self._write(attempt)
 
+    @available
     async def rename(self, owner: str, session_id: str, title: str) -> SessionInfo:
         """Give one of the owner's sessions a new title."""
         sid = _parse_id(session_id)
@@ -169,6 +265,7 @@ class HistoryStore:
 
         return await self._write(attempt)
 
+    @available
     async def delete(self, owner: str, session_id: str) -> None:
         """Delete one of the owner's sessions and its messages."""
         sid = _parse_id(session_id)
@@ -178,11 +275,13 @@ class HistoryStore:
         if await self._count(statement) == 0:
             raise errors.NotFound(NOT_FOUND)
 
+    @available
     async def delete_all(self, owner: str) -> int:
         """Delete every session the owner has; how many there were."""
         statement = delete(ConversationSession).where(ConversationSession.owner_id == owner)
         return await self._count(statement)
 
+    @available
     async def claim(self, device_owner: str, user_owner: str) -> int:
         """Move a device's sessions to a signed-in user; how many moved."""
         if device_owner == user_owner:
@@ -194,6 +293,7 @@ class HistoryStore:
         )
         return await self._count(statement)
 
+    @available
     async def append_message(
         self,
         owner: str,
@@ -219,6 +319,7 @@ class HistoryStore:
             )
             now = datetime.now(UTC)
             if session is None:
+                await self._check_room(db, owner)
                 session = ConversationSession(
                     id=sid, owner_id=owner, mode=mode, started_at=now, updated_at=now
                 )
@@ -226,6 +327,16 @@ class HistoryStore:
                 await db.flush()
             elif session.owner_id != owner:
                 raise errors.NotFound(NOT_FOUND)
+            else:
+                kept = await db.scalar(
+                    select(func.count()).select_from(Message).where(Message.session_id == sid)
+                )
+                if (kept or 0) >= self.max_messages:
+                    raise errors.HistoryFull(
+                        f"This conversation has {self.max_messages} turns kept on the server, "
+                        "the most it keeps. Start a new conversation; this one stays on your "
+                        "device."
+                    )
             # Strictly increasing within a session even if two turns land in the same
             # microsecond or the clock steps back: the order of a conversation is its
             # meaning.
@@ -288,6 +399,18 @@ class HistoryStore:
                 await asyncio.wait(late)
         await self.engine.dispose()
 
+    async def _check_room(self, db: AsyncSession, owner: str) -> None:
+        """HistoryFull when the owner already keeps as many conversations as allowed."""
+        count = await db.scalar(
+            select(func.count()).select_from(ConversationSession)
+            .where(ConversationSession.owner_id == owner)
+        )
+        if (count or 0) >= self.max_sessions:
+            raise errors.HistoryFull(
+                f"The server keeps at most {self.max_sessions} of your conversations. Delete "
+                "old ones to keep new ones there; this one stays on your device."
+            )
+
     async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         # Two first writes racing to create the same session id: one insert loses on the
         # primary key; running the work again finds the winner's row.
@@ -323,6 +446,15 @@ def _parse_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
         raise errors.NotFound(NOT_FOUND) from None
+
+
+def _parse_message_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise errors.InvalidRequest(
+            "That page of the conversation is out of date. Open it again."
+        ) from None
 
 
 def _check_mode(mode: str) -> None:

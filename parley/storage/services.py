@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from parley.config import Settings
+from parley.observability.components import Components
 from parley.storage.db import check_schema, database_problems, make_engine, upgrade
 from parley.storage.owners import owner_resolver
 from parley.storage.repository import HistoryStore
@@ -12,7 +13,9 @@ from parley.storage.repository import HistoryStore
 log = logging.getLogger(__name__)
 
 
-async def build_storage(settings: Settings) -> HistoryStore | None:
+async def build_storage(
+    settings: Settings, components: Components | None = None
+) -> HistoryStore | None:
     """The history store, or None when conversations stay on the device."""
     if settings.database_url is None:
         return None
@@ -33,4 +36,7 @@ async def build_storage(settings: Settings) -> HistoryStore | None:
         engine.dialect.name,
         ", with Clerk sign-in" if owners.clerk is not None else "",
     )
-    return HistoryStore(engine, owners)
+    return HistoryStore(
+        engine, owners, components=components,
+        max_sessions=settings.history_max_sessions, max_messages=settings.history_max_messages,
+    )

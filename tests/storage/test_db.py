@@ -149,3 +149,9 @@ async def test_unreachable_database_is_explained_without_the_password() -> None:
                 await engine.dispose()
     assert "PARLEY_DATABASE_URL" in str(caught.value)
     assert PASSWORD not in str(caught.value)
+
+
+def test_engines_never_put_bound_values_in_their_errors(tmp_path: Path) -> None:
+    # What people said is what is bound to the statements.
+    for url in (f"sqlite:///{tmp_path / 'p.db'}", "postgresql://u@127.0.0.1:1/x"):
+        assert db.make_engine(url).sync_engine.hide_parameters is True

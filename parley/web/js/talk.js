@@ -193,6 +193,11 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
           turn.content = data.reply;
           handle.setText(turn.content);
           turn.provider = data.provider;
+          // The server could not keep it (its database is down): this device still does.
+          if (data.saved === false) {
+            view.setStatus("Saved on this device; the server's history can't be reached "
+              + "right now.");
+          }
         } else if (event === "error") {
           failed = new api.ApiError(0, data.code, data.message);
         }
