@@ -89,9 +89,8 @@ async def build_registry(
     if local is not None:
         providers["local"] = local
         stack.push_async_callback(local.close)
-        # Evaluate the persona once so the first real turn reuses the cached prefix.
-        warm_up = asyncio.create_task(
-            local.warm_up(system_prompt("sparring", small_model=True)), name="warm-up"
-        )
-        stack.callback(warm_up.cancel)
+        # Evaluate the persona once so the first real turn reuses the cached prefix. Awaited,
+        # not left running: a turn arriving meanwhile would queue behind it (and, with a
+        # short PARLEY_LOCAL_QUEUE_TIMEOUT, be refused), so the server is not up until warm.
+        await local.warm_up(system_prompt("sparring", small_model=True))
     return ProviderRegistry(providers, keys=keys)

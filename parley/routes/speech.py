@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Literal
 
 from fastapi import APIRouter
@@ -13,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
 from parley.deps import (
-    AccessCodeDep,
+    AccessDep,
     AdmitDep,
     BearerKeyDep,
     ClientDep,
+    GoneDep,
+    JobsDep,
     KeysDep,
     SettingsDep,
     SpeechDep,
@@ -24,6 +27,7 @@ from parley.deps import (
 )
 from parley.routes.schemas import MAX_TEXT, ApiKey, CleanText
 from parley.routes.streaming import ClosingStreamingResponse
+from parley.security.local_jobs import unless_gone
 from parley.speech.base import MEDIA_TYPES, TextToSpeech, media_type
 from parley.speech.choice import choose_engine
 
@@ -59,14 +63,16 @@ SPEECH_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/api/speech", responses=SPEECH_RESPONSES, response_class=StreamingResponse)
 async def speech(
+    access: AccessDep,
     body: SpeechIn,
     settings: SettingsDep,
     keys: KeysDep,
     admission: AdmitDep,
     client: ClientDep,
+    jobs: JobsDep,
+    gone: GoneDep,
     services: SpeechDep,
     bearer: BearerKeyDep,
-    code: AccessCodeDep,
 ) -> StreamingResponse:
     """Speak a text with the caller's OpenAI voice or the offline one."""
     text = " ".join(body.text.split())
@@ -83,7 +89,7 @@ async def speech(
         local=services.local_tts,
         explicit=body.provider,
         user_key=person_key(body.api_key, bearer),
-        access_code=code,
+        access=access,
         keys=keys,
     )
     engine = choice.engine
@@ -91,11 +97,15 @@ async def speech(
     check_options(engine, fmt, body.voice)
     await admission.check(client, choice.api_key)
     audio = engine.synthesize(text, voice=body.voice, fmt=fmt, api_key=choice.api_key)
+    if choice.api_key is None:
+        # The offline voice is shared: one sentence per client at a time.
+        audio = _held(audio, jobs.slot(client, "tts", gone))
     # Wait for the first bytes before answering: an upstream 401 or 429 must still become an
-    # HTTP error, which is impossible once a 200 has started streaming.
+    # HTTP error, which is impossible once a 200 has started streaming. A sentence still
+    # waiting when its listener hangs up is dropped.
     try:
         async with asyncio.timeout(settings.first_token_timeout):
-            first = await anext(audio)
+            first = await unless_gone(anext(audio), gone)
     except StopAsyncIteration:
         first = b""
     except TimeoutError:
@@ -111,6 +121,14 @@ async def speech(
         media_type=media_type(fmt),
         headers={"Cache-Control": "no-store", "X-Parley-Speech-Engine": engine.name},
     )
+
+
+async def _held(
+    audio: AsyncIterator[bytes], slot: AbstractAsyncContextManager[None]
+) -> AsyncIterator[bytes]:
+    async with slot, aclosing(audio):  # type: ignore[type-var]  # an async generator
+        async for chunk in audio:
+            yield chunk
 
 
 async def _close(audio: AsyncIterator[bytes]) -> None:

@@ -10,15 +10,20 @@ from pydantic import BaseModel
 
 from parley import errors
 from parley.deps import (
-    AccessCodeDep,
+    AccessDep,
     AdmitDep,
     BearerKeyDep,
     ClientDep,
+    GoneDep,
+    JobsDep,
     KeysDep,
     SettingsDep,
     SpeechDep,
     person_key,
 )
+from parley.security.local_jobs import unless_gone
+from parley.speech import extras
+from parley.speech.base import too_long_message
 from parley.speech.choice import choose_engine
 from parley.speech.formats import (
     CONTAINERS,
@@ -83,39 +88,51 @@ UPLOAD_SCHEMA: dict[str, object] = {
                422: {"description": "The recording could not be read."}},
 )
 async def transcribe(
+    access: AccessDep,
     request: Request,
     settings: SettingsDep,
     keys: KeysDep,
     admission: AdmitDep,
     client: ClientDep,
+    jobs: JobsDep,
+    gone: GoneDep,
     speech: SpeechDep,
     bearer: BearerKeyDep,
-    code: AccessCodeDep,
 ) -> TranscriptOut:
     """Turn one recorded utterance into text."""
+    # The client's budget before a byte of the upload is read.
+    await admission.client(client)
     upload = await read_upload(
         request.headers, request.stream(), max_audio_bytes=settings.max_audio_bytes
     )
     language = _language(upload.fields.get("language"))
     provider = _provider(upload.fields.get("provider"))
     container = check_audio(upload.audio, upload.content_type)
+    check_length(upload.audio, container, settings.max_audio_seconds)
     choice = choose_engine(
         "stt",
         openai=speech.openai_stt,
         local=speech.local_stt,
         explicit=provider,
         user_key=person_key(upload.fields.get("apiKey"), bearer),
-        access_code=code,
+        access=access,
         keys=keys,
     )
-    await admission.check(client, choice.api_key)
-    transcript = await choice.engine.transcribe(
+    await admission.key(choice.api_key)
+    work = choice.engine.transcribe(
         upload.audio,
         content_type=MEDIA_TYPES[container],
         filename=f"recording.{EXTENSIONS[container]}",
         api_key=choice.api_key,
         language=language,
     )
+    if choice.api_key is None:
+        # The offline Whisper is shared: one recording per client at a time, and one still
+        # waiting when its client hangs up is dropped (a running one is stopped).
+        async with jobs.slot(client, "stt", gone):
+            transcript = await unless_gone(work, gone)
+    else:
+        transcript = await work
     return TranscriptOut(
         text=transcript.text, language=transcript.language, duration_ms=transcript.duration_ms
     )
@@ -145,6 +162,18 @@ def check_audio(audio: bytes, content_type: str) -> Container:
     return actual
 
 
+def check_length(audio: bytes, container: Container, max_seconds: float) -> None:
+    """422 audio_too_long for a recording longer than the operator allows, when its length
+    can be read without decoding (the offline engine checks again as it decodes)."""
+    if not extras.pyav_installed():
+        return
+    from parley.speech.codec import probe_duration_ms
+
+    duration = probe_duration_ms(audio, container)
+    if duration is not None and duration > max_seconds * 1000:
+        raise errors.AudioTooLong(too_long_message(max_seconds))
+
+
 def _provider(value: str | None) -> Literal["openai", "local"] | None:
     if not value:
         return None
@@ -154,10 +183,12 @@ def _provider(value: str | None) -> Literal["openai", "local"] | None:
 
 
 def _language(value: str | None) -> str | None:
-    """`en-US` -> `en`; None when no hint was given."""
+    """`en-US` -> `en`; None when no usable hint was given.
+
+    A hint is only a hint: a browser under `LANG=C` reports its language as "C" (WebKitGTK
+    does), and a turn must never be lost over it, so an unusable one is dropped.
+    """
     if not value:
         return None
     match = _LANGUAGE.match(value.strip().lower())
-    if match is None:
-        raise errors.InvalidRequest("`language` must be a language code such as en or en-US.")
-    return match.group(1)
+    return match.group(1) if match is not None else None

@@ -18,6 +18,15 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
+def too_long_message(max_seconds: float) -> str:
+    """What a person hears about a recording over the cap."""
+    if max_seconds >= 60:
+        length = f"{max_seconds / 60:g} minute{'s' if max_seconds != 60 else ''}"
+    else:
+        length = f"{max_seconds:g} second{'s' if max_seconds != 1 else ''}"
+    return f"That recording is longer than {length}. Say it in a few shorter turns."
+
+
 def media_type(fmt: str) -> str:
     """The Content-Type for audio in format `fmt` (one of MEDIA_TYPES)."""
     return MEDIA_TYPES[fmt]

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from parley import errors
+from parley.speech.base import too_long_message
 from parley.speech.formats import Container
 
 # FFmpeg's demuxer for each container. Naming it stops FFmpeg from probing other demuxers:
@@ -48,10 +49,7 @@ def decode_mono(
                     pieces.append(samples)
                     count += samples.size
                 if count > limit:
-                    raise errors.PayloadTooLarge(
-                        f"That recording is longer than {max_seconds / 60:g} minutes. "
-                        "Send shorter turns."
-                    )
+                    raise errors.AudioTooLong(too_long_message(max_seconds))
     except av.FFmpegError:
         raise errors.AudioUnreadable() from None
     if count == 0:

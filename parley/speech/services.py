@@ -70,7 +70,8 @@ async def build_speech(settings: Settings, client: AsyncOpenAI) -> SpeechService
     threads = settings.local_threads or os.cpu_count() or 1
     # Both models load in threads, side by side: most of the time goes to reading files.
     whisper, piper = await asyncio.gather(
-        _load_whisper(threads) if settings.local_stt == "auto" else _nothing(),
+        _load_whisper(threads, settings.max_audio_seconds)
+        if settings.local_stt == "auto" else _nothing(),
         _load_piper() if settings.local_tts in ("auto", "piper") else _nothing(),
     )
     for engine in (whisper, piper):
@@ -86,14 +87,14 @@ async def _nothing() -> None:
     return None
 
 
-async def _load_whisper(threads: int) -> WhisperSTT | None:
+async def _load_whisper(threads: int, max_seconds: float) -> WhisperSTT | None:
     if not extras.whisper_installed():
         log.info("no offline speech-to-text: install parley[whisper] (or parley[speech])")
         return None
     from parley.speech.whisper_local import WhisperSTT, WhisperUnavailable
 
     try:
-        stt = await asyncio.to_thread(WhisperSTT.load, threads=threads)
+        stt = await asyncio.to_thread(WhisperSTT.load, threads=threads, max_seconds=max_seconds)
     except WhisperUnavailable as exc:
         log.warning("no offline speech-to-text: %s", exc)
         return None

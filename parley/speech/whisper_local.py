@@ -3,8 +3,10 @@ packages ship (the model file is split in two; the parts are joined in memory)."
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import logging
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +23,7 @@ MODEL_NAME = "whisper-base"
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 SAMPLE_RATE = 16_000
 # Far beyond one spoken turn; stops a tiny low-bitrate upload from decoding into hours.
-MAX_SECONDS = 300.0
+MAX_SECONDS = 120.0  # the default cap; PARLEY_MAX_AUDIO_SECONDS sets it
 
 
 class WhisperUnavailable(Exception):
@@ -62,13 +64,16 @@ class WhisperSTT:
     needs_key: ClassVar[bool] = False
     label: ClassVar[str] = MODEL_NAME
 
-    def __init__(self, model: Any, *, max_waiting: int = 4) -> None:
+    def __init__(
+        self, model: Any, *, max_waiting: int = 4, max_seconds: float = MAX_SECONDS
+    ) -> None:
         self._model = model
+        self._max_seconds = max_seconds
         self._languages = frozenset(model.supported_languages)
         self._worker = SerialWorker("speech-to-text", max_waiting=max_waiting)
 
     @classmethod
-    def load(cls, *, threads: int) -> WhisperSTT:
+    def load(cls, *, threads: int, max_seconds: float = MAX_SECONDS) -> WhisperSTT:
         """Load the model (about 2 s on 2 cores); blocking, so call it in a thread."""
         from faster_whisper import WhisperModel  # type: ignore[import-untyped]  # no py.typed
 
@@ -78,7 +83,7 @@ class WhisperSTT:
             MODEL_NAME, device="cpu", compute_type="int8", cpu_threads=threads,
             files=model_files(),
         )
-        stt = cls(model)
+        stt = cls(model, max_seconds=max_seconds)
         stt._warm_up()
         return stt
 
@@ -109,13 +114,22 @@ class WhisperSTT:
         if container is None:
             raise errors.AudioUnreadable()
         hint = language if language in self._languages else None
-        return await self._worker.run(self._transcribe, audio, container, hint)
+        stop = threading.Event()
+        try:
+            return await self._worker.run(self._transcribe, audio, container, hint, stop)
+        except asyncio.CancelledError:
+            # The person went away: a queued job never starts, a running one stops at the
+            # next segment instead of holding the engine for everyone else.
+            stop.set()
+            raise
 
-    def _transcribe(self, audio: bytes, container: Container, language: str | None) -> Transcript:
+    def _transcribe(
+        self, audio: bytes, container: Container, language: str | None, stop: threading.Event
+    ) -> Transcript:
         from parley.speech.codec import decode_mono
 
         samples = decode_mono(
-            audio, container, sample_rate=SAMPLE_RATE, max_seconds=MAX_SECONDS
+            audio, container, sample_rate=SAMPLE_RATE, max_seconds=self._max_seconds
         )
         segments, info = self._model.transcribe(
             samples,
@@ -126,7 +140,12 @@ class WhisperSTT:
             # Silero VAD: skips silence (no "Thank you." hallucinated from a quiet room).
             vad_filter=True,
         )
-        text = "".join(segment.text for segment in segments).strip()
+        parts: list[str] = []
+        for segment in segments:  # lazily decoded: each one costs model time
+            if stop.is_set():
+                break
+            parts.append(segment.text)
+        text = "".join(parts).strip()
         return Transcript(
             text=text,
             language=info.language if text else language,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
+import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.live import LiveServer
 from tests.sse import collect
 
 KEY = "sk-test-brief-0123456789abcdef"
@@ -48,3 +52,16 @@ async def test_brief_needs_something_to_brief(
     assert response.status_code == 422
     assert "nothing to brief" in response.json()["error"]["message"]
     assert fake.requests == []
+
+
+@pytest.mark.local_model
+async def test_the_offline_brief_is_bounded_by_the_setting(
+    serve: Callable[..., LiveServer],
+) -> None:
+    server = serve(local_model="auto", brief_max_tokens=64)
+    history = [{"role": "user", "content": "We are redesigning onboarding for students."},
+               {"role": "assistant", "content": "Who drops off first?"}]
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        answer = await http.post("/api/brief", json={"history": history})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["usage"]["completion_tokens"] <= 64

@@ -65,9 +65,9 @@ async def test_the_key_may_come_as_a_form_field(server: LiveServer, fake: FakeOp
 
 
 async def test_the_operator_key_needs_the_access_code(serve: Serve, fake: FakeOpenAI) -> None:
-    server = serve(openai_api_key="sk-operator-0000", access_code="let-me-in")
+    server = serve(openai_api_key="sk-operator-0000", access_code="let-me-in-please")
     response = await post(server, upload(recorded("webm")),
-                          headers={"X-Parley-Access-Code": "let-me-in"})
+                          headers={"X-Parley-Access-Code": "let-me-in-please"})
     assert response.status_code == 200, response.text
     assert fake.requests_for("transcriptions")[0].api_key == "sk-operator-0000"
     wrong = await post(server, upload(recorded("webm")), headers={"X-Parley-Access-Code": "no"})
@@ -175,12 +175,45 @@ async def test_malformed_requests_are_4xx(
     assert_error(response, status, code)
 
 
-@pytest.mark.parametrize(
-    ("data", "problem"), [({"language": "English!"}, "language"), ({"provider": "x"}, "provider")]
-)
-async def test_bad_fields_are_named(server: LiveServer, data: dict[str, str], problem: str) -> None:
-    response = await post(server, upload(recorded("webm")), data=data)
-    assert problem in assert_error(response, 422, "invalid_request")["message"]
+async def test_a_bad_provider_is_named(server: LiveServer) -> None:
+    response = await post(server, upload(recorded("webm")), data={"provider": "x"})
+    assert "provider" in assert_error(response, 422, "invalid_request")["message"]
+
+
+@pytest.mark.parametrize("hint", ["C", "English!", "POSIX", "12"])
+async def test_an_unusable_language_hint_is_dropped_not_the_turn(
+    server: LiveServer, fake: FakeOpenAI, hint: str
+) -> None:
+    # WebKitGTK under LANG=C.UTF-8 reports navigator.language as "C".
+    response = await post(server, upload(recorded("webm")), data={"language": hint},
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 200, response.text
+    (sent,) = fake.requests_for("transcriptions")
+    assert sent.form is not None and "language" not in sent.form
+
+
+async def test_a_recording_over_the_length_cap_is_refused(serve: Serve, fake: FakeOpenAI) -> None:
+    server = serve(max_audio_seconds=1)
+    response = await post(server, upload(recorded("webm")),
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert "longer than 1 second." in assert_error(response, 422, "audio_too_long")["message"]
+    assert fake.requests_for("transcriptions") == []
+
+
+async def test_the_rate_limit_is_checked_before_the_upload_is_read(serve: Serve) -> None:
+    server = serve(rate_limit_per_client="1/minute")
+    await post(server, upload(recorded("webm")))  # spends the one allowed
+    # Headers promise 3 MB that never come: the refusal must not wait for them.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"POST /api/transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 3000000\r\n\r\n"
+    )
+    await writer.drain()
+    async with asyncio.timeout(10):
+        status_line = await reader.readline()
+    writer.close()
+    assert b" 429 " in status_line
 
 
 async def test_a_form_key_that_cannot_be_sent_is_the_persons_to_fix(server: LiveServer) -> None:
@@ -203,7 +236,7 @@ async def test_the_size_is_checked_before_the_body_is_read(server: LiveServer) -
     # Headers promising 50 MB and no body at all: an answer proves nothing was waited for.
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(
-        b"POST /api/transcribe HTTP/1.1\r\nHost: test\r\n"
+        b"POST /api/transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
     )
     await writer.drain()

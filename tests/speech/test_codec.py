@@ -58,5 +58,6 @@ def test_a_truncated_mp4_is_unreadable() -> None:
 
 
 def test_recordings_past_the_length_limit_are_refused() -> None:
-    with pytest.raises(errors.PayloadTooLarge, match="minutes"):
+    # 422 audio_too_long: the offline engine never decodes past the cap.
+    with pytest.raises(errors.AudioTooLong, match="longer than 2 seconds"):
         decode_mono(silent_wav(3.0), "wav", sample_rate=16_000, max_seconds=2.0)
