@@ -10,13 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
 from parley.conversation.persona import Mode
-from parley.deps import AdmitDep, ClientDep, StoreDep
+from parley.deps import AdmitDep, ClientDep, OriginsDep, StoreDep
 from parley.routes.schemas import CleanText
 from parley.storage.models import TITLE_MAX, Sender
 from parley.storage.owners import Identity
 from parley.storage.repository import MessageInfo, SessionInfo
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+async def client_budget(admission: AdmitDep, client: ClientDep) -> None:
+    """Reads and writes of history count against the client's rate limit, before anything
+    else (a sign-in token is checked after this, never for free)."""
+    await admission.client(client)
+
+
+router = APIRouter(
+    prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(client_budget)]
+)
 
 NO_OWNER = (
     "Turn on \"Keep history on the server\" in Settings, or sign in, to see conversations "
@@ -26,6 +35,7 @@ NO_OWNER = (
 
 async def get_identity(
     store: StoreDep,
+    origins: OriginsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_parley_device: Annotated[
         str | None,
@@ -36,7 +46,7 @@ async def get_identity(
     ] = None,
 ) -> Identity:
     """Who the request speaks for: a Clerk session token and/or a device secret."""
-    return await store.owners.identify(authorization, x_parley_device)
+    return await store.owners.identify(authorization, x_parley_device, origins=origins)
 
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]
@@ -85,6 +95,14 @@ class MessageOut(BaseModel):
 
 class SessionWithMessagesOut(SessionOut):
     messages: list[MessageOut]
+    next_before: str | None = Field(
+        default=None,
+        description="Pass as `before` for the older messages; null when there are none.",
+    )
+
+
+# Messages per page of a conversation: a long one is not re-sent whole on every read.
+PAGE_MESSAGES = 200
 
 
 class SessionPageOut(BaseModel):
@@ -159,12 +177,19 @@ async def claim_device_sessions(store: StoreDep, identity: IdentityDep) -> Claim
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, store: StoreDep, owner: OwnerDep) -> SessionWithMessagesOut:
-    """One conversation with its messages, oldest first."""
-    detail = await store.get_session(owner, session_id)
+async def get_session(
+    session_id: str,
+    store: StoreDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = PAGE_MESSAGES,
+    before: Annotated[CleanText | None, Query(max_length=100)] = None,
+) -> SessionWithMessagesOut:
+    """One conversation with its newest messages (oldest first); `before` pages back."""
+    detail = await store.get_session(owner, session_id, limit=limit, before=before or None)
     return SessionWithMessagesOut(
         **SessionOut.of(detail.session).model_dump(),
         messages=[MessageOut.of(m) for m in detail.messages],
+        next_before=detail.next_before,
     )
 
 
@@ -181,8 +206,7 @@ async def rename_session(
 
 @router.post("/{session_id}/messages", status_code=201)
 async def add_message(
-    session_id: str, body: MessageIn, store: StoreDep, owner: OwnerDep,
-    admission: AdmitDep, client: ClientDep,
+    session_id: str, body: MessageIn, store: StoreDep, owner: OwnerDep
 ) -> MessageOut:
     """Keep a turn heard outside /api/conversation (a realtime call's transcripts).
 
@@ -191,7 +215,6 @@ async def add_message(
     text = body.text.strip()
     if not text:
         raise errors.InvalidRequest("Send the words of the turn: the text was empty.")
-    await admission.check(client, None)  # the client's rate limit covers writes
     message = await store.append_message(
         owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode
     )

@@ -34,3 +34,29 @@ async def test_metrics_count_requests_first_tokens_errors_and_limits(
     assert 'parley_rate_limited_total{reason="rate"} 1.0' in text
     assert "parley_active_streams 0.0" in text
     assert "sk-test-metrics" not in text
+
+
+async def test_metrics_need_the_token_when_one_is_set(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(metrics_enabled=True, metrics_token="scrape-me-0123456789")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        bare = await http.get("/metrics")
+        wrong = await http.get("/metrics", headers={"Authorization": "Bearer nope"})
+        right = await http.get("/metrics",
+                               headers={"Authorization": "Bearer scrape-me-0123456789"})
+    assert bare.status_code == 401 and bare.json()["error"]["code"] == "unauthenticated"
+    assert wrong.status_code == 401
+    assert right.status_code == 200 and "parley_requests_total" in right.text
+    assert "scrape-me" not in bare.text + wrong.text
+
+
+async def test_without_a_token_only_this_machine_reads_metrics(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(metrics_enabled=True, trusted_proxies="127.0.0.1")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        local = await http.get("/metrics")
+        remote = await http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert local.status_code == 200
+    assert remote.status_code == 401

@@ -54,6 +54,7 @@ async def api(database_url: str) -> AsyncIterator[Api]:  # noqa: F811 (fixture)
                 database_url=database_url,
                 clerk_issuer=clerk.issuer,
                 clerk_authorized_parties=AZP,
+                allowed_hosts="parley.test",
             )
         )
         async with (
@@ -69,7 +70,9 @@ async def test_without_a_database_every_endpoint_says_storage_is_off() -> None:
     app = create_app(settings())
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as client,
     ):
         assert (await client.get("/api/health")).json()["storage"] == "browser"
         sid = str(uuid.uuid4())
@@ -104,7 +107,8 @@ async def test_a_session_reads_back_in_snake_case(api: Api) -> None:
     assert summary["ended_at"] is None
 
     detail = (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()
-    assert {k: v for k, v in detail.items() if k != "messages"} == summary
+    assert detail["next_before"] is None  # all of it fits one page
+    assert {k: v for k, v in detail.items() if k not in ("messages", "next_before")} == summary
     assert [(m["sender"], m["text"], m["interrupted"]) for m in detail["messages"]] == [
         ("user", "Our onboarding feels heavy.", False),
         ("bot", "About Our onboarding feels heavy.?", False),
@@ -379,3 +383,66 @@ def test_a_real_server_migrates_at_startup_and_serves_history(
             "sessions": [], "next_cursor": None,
         }
         assert client.get(f"/api/sessions/{uuid.uuid4()}", headers=me).status_code == 404
+
+
+async def test_a_long_conversation_comes_back_a_page_at_a_time(api: Api) -> None:
+    me = device()
+    turns = [f"turn {n}" for n in range(30)]
+    sid = await api.seed(owner_of(me), *turns)  # 60 messages
+    seen: list[str] = []
+    before: str | None = None
+    for _ in range(10):  # bounded
+        params = {"limit": "25", **({"before": before} if before else {})}
+        page = (await api.client.get(f"/api/sessions/{sid}", headers=me, params=params)).json()
+        seen = [m["text"] for m in page["messages"]] + seen
+        before = page["next_before"]
+        if before is None:
+            break
+    assert len(seen) == 60
+    assert seen[0] == "turn 0" and seen[-1] == "About turn 29?"
+    stale = await api.client.get(f"/api/sessions/{sid}", headers=me,
+                                 params={"before": str(uuid.uuid4())})
+    assert stale.status_code == 422
+
+
+async def test_history_has_per_owner_caps(database_url: str) -> None:  # noqa: F811
+    app = create_app(settings(database_url=database_url, history_max_sessions=2,
+                              history_max_messages=3))
+    me = device()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                          base_url="http://localhost") as client,
+    ):
+        async def add(sid: str, text: str) -> httpx.Response:
+            return await client.post(f"/api/sessions/{sid}/messages", headers=me,
+                                     json={"sender": "user", "text": text})
+
+        first, second, third = (str(uuid.uuid4()) for _ in range(3))
+        assert (await add(first, "a")).status_code == 201
+        assert (await add(second, "b")).status_code == 201
+        full = await add(third, "c")
+        assert full.status_code == 409 and full.json()["error"]["code"] == "history_full"
+        assert (await add(first, "a2")).status_code == 201
+        assert (await add(first, "a3")).status_code == 201
+        long = await add(first, "a4")
+        assert long.status_code == 409 and "new conversation" in long.json()["error"]["message"]
+        # Nothing half-stored: the refused conversation does not exist.
+        assert (await client.get(f"/api/sessions/{third}", headers=me)).status_code == 404
+
+
+async def test_reads_are_rate_limited_before_sign_in_is_checked(database_url: str) -> None:  # noqa: F811
+    async with FakeClerk() as clerk:
+        app = create_app(settings(database_url=database_url, clerk_issuer=clerk.issuer,
+                                  rate_limit_per_client="5/minute"))
+        junk = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6Imp1bmsifQ.e30.x"}
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                              base_url="http://localhost") as client,
+        ):
+            statuses = [(await client.get("/api/sessions", headers=junk)).status_code
+                        for _ in range(8)]
+        assert statuses[:5] == [401] * 5
+        assert statuses[5:] == [429] * 3
+        assert clerk.fetches <= 1

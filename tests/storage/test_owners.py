@@ -136,9 +136,27 @@ async def test_another_or_missing_authorized_party_is_refused(
         await verifier(clerk).owner(clerk.token(azp=azp))
 
 
-async def test_azp_is_not_checked_when_no_parties_are_configured(clerk: FakeClerk) -> None:
-    token = clerk.token("user_1", azp="https://anything.example")
-    assert await verifier(clerk, parties=()).owner(token) == "clerk:user_1"
+async def test_without_configured_parties_azp_must_be_the_apps_own_origin(
+    clerk: FakeClerk,
+) -> None:
+    own = "https://parley.example"
+    token = clerk.token("user_1", azp=own)
+    assert await verifier(clerk, parties=()).owner(token, origins=[own]) == "clerk:user_1"
+    for azp in ("https://anything.example", None):
+        with pytest.raises(errors.Unauthenticated, match="different site"):
+            await verifier(clerk, parties=()).owner(clerk.token(azp=azp), origins=[own])
+
+
+async def test_junk_key_ids_never_make_parley_fetch_the_key_set_again(clerk: FakeClerk) -> None:
+    checker = verifier(clerk)
+    assert await checker.owner(clerk.token("user_1")) == "clerk:user_1"
+    fetched = clerk.fetches
+    for n in range(50):
+        with pytest.raises(errors.Unauthenticated):
+            await checker.owner(clerk.token(kid=f"junk-{n}"))
+    # At most one refresh in 30 s, whatever the tokens name: here, none more.
+    assert clerk.fetches - fetched <= 1
+    assert await checker.owner(clerk.token("user_2")) == "clerk:user_2"
 
 
 @pytest.mark.parametrize("sub", ["", "u" * 500])

@@ -167,8 +167,10 @@ export const sessions = {
     const response = await send(`/api/sessions${query}`, { headers: headersFor({ device }) });
     return response.json();
   },
-  async get(device, id) {
-    const response = await send(`/api/sessions/${encodeURIComponent(id)}`, {
+  /** One conversation, its newest messages; `before` (a message id) pages back. */
+  async get(device, id, before) {
+    const query = before ? `?before=${encodeURIComponent(before)}` : "";
+    const response = await send(`/api/sessions/${encodeURIComponent(id)}${query}`, {
       headers: headersFor({ device }),
     });
     return response.json();

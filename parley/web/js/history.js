@@ -4,6 +4,8 @@
 import * as api from "./api.js";
 import * as store from "./store.js";
 
+const MAX_PAGES = 50; // 200 messages a page: far beyond any conversation the server keeps
+
 /** Server messages (sender user|bot) as a device conversation (role user|assistant). */
 function fromServer(session) {
   const at = (iso) => new Date(iso).getTime();
@@ -63,7 +65,15 @@ export function createHistory({ settings, health }) {
     /** A server conversation, copied onto this device; null when it is gone. */
     async fetch(id) {
       try {
-        const conversation = fromServer(await api.sessions.get(store.deviceSecret(), id));
+        const device = store.deviceSecret();
+        const session = await api.sessions.get(device, id);
+        // A long conversation comes a page at a time, newest first (bounded).
+        for (let page = 0; session.next_before && page < MAX_PAGES; page += 1) {
+          const older = await api.sessions.get(device, id, session.next_before);
+          session.messages = [...older.messages, ...session.messages];
+          session.next_before = older.next_before;
+        }
+        const conversation = fromServer(session);
         store.saveConversation(conversation);
         return conversation;
       } catch {
