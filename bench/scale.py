@@ -3,13 +3,19 @@
 Checks, and prints:
 1. rate limits are shared: the combined allowance across both instances is exact;
 2. history written through one instance is read through the other;
-3. killing one instance mid-load fails only the requests that instance had in flight.
+3. killing one instance mid-load fails only the requests that instance had in flight;
+4. Redis and the database going away mid-load (a TCP proxy in front of each, cut, then
+   restored) fail no turn: the limits count in memory meanwhile, turns kept on the server
+   say `"saved": false`, and both instances go back to Redis and the database.
+Clients are real distinct loopback addresses (127.0.x.y), never a forged X-Forwarded-For:
+nginx overwrites that header with the address it sees, and only nginx is trusted.
 Exits non-zero when a check fails. Every loop is bounded in count and time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import shutil
@@ -20,18 +26,23 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import redis
 
 from bench.harness import LOGS, fake_openai, parley
+from tests.fakes.tcp_proxy import TcpProxy
 from tests.live import ParleyProcess, free_port
 from tests.storage.databases import create_postgres_database, drop_postgres_database
 
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# 25 client addresses: each sends at most 16 of the load's 400 requests, under the allowance.
+CLIENT_ADDRESSES = [f"127.0.1.{n}" for n in range(1, 26)]
+OUTAGE_TURNS = 120
 ALLOWANCE = 40  # per client per minute, shared by both instances
 TRIES = 70
 LOAD_REQUESTS = 400
@@ -58,7 +69,8 @@ http {{
             proxy_pass http://parley;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
             proxy_buffering off;
             proxy_read_timeout 60s;
             proxy_next_upstream error timeout;
@@ -92,6 +104,18 @@ def nginx(a: int, b: int) -> Iterator[str]:
         proc.send_signal(signal.SIGQUIT)
         proc.wait(timeout=10)
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+def host_port(url: str, default: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default
+
+
+def via(url: str, port: int) -> str:
+    """The same URL, pointed at a proxy on this machine's `port`."""
+    parts = urlsplit(url)
+    auth = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{port}"))
 
 
 def clear_limits() -> None:
@@ -161,7 +185,7 @@ async def kill_mid_load(
             await asyncio.sleep(0.001)
         gone_at.set_result(time.monotonic())
 
-    async def one(http: httpx.AsyncClient, number: int) -> None:
+    async def one(number: int) -> None:
         nonlocal started, killed_at
         async with gate:
             started += 1
@@ -172,14 +196,13 @@ async def kill_mid_load(
             began = time.monotonic()
             upstream = ""
             ok = False
-            # Each request its own client and key, so this phase measures failover, not the
-            # shared rate limit (nginx appends, and Parley trusts it, X-Forwarded-For).
+            # Each request its own key, and one of many real client addresses, so this phase
+            # measures failover, not the shared rate limit.
             body = {"message": "Talk to me", "apiKey": f"sk-scale-load-{number:04d}",
                     "stream": True}
-            client = {"X-Forwarded-For": f"10.0.{number // 250}.{number % 250 + 1}"}
+            http = clients[number % len(clients)]
             try:
-                async with http.stream("POST", "/api/conversation", json=body,
-                                       headers=client) as response:
+                async with http.stream("POST", "/api/conversation", json=body) as response:
                     upstream = response.headers.get("x-upstream", "").rsplit(":", 1)[-1]
                     last = ""
                     async for line in response.aiter_lines():
@@ -191,10 +214,69 @@ async def kill_mid_load(
             attempts.append(Attempt(began, time.monotonic(), upstream, ok))
 
     watcher: list[asyncio.Task[None]] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        await asyncio.gather(*(one(http, n) for n in range(LOAD_REQUESTS)))
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client_at(url, address))
+                   for address in CLIENT_ADDRESSES]
+        await asyncio.gather(*(one(n) for n in range(LOAD_REQUESTS)))
     await asyncio.gather(*watcher)
     return attempts, killed_at, await gone_at
+
+
+def client_at(url: str, address: str) -> httpx.AsyncClient:
+    """An HTTP client whose connections come from `address` (any 127.x.y.z is this machine)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=url, timeout=60, transport=transport)
+
+
+async def outage_mid_load(
+    url: str, redis_proxy: TcpProxy, database_proxy: TcpProxy
+) -> tuple[int, int, int, int]:
+    """Turns through nginx while Redis and the database are cut, then restored.
+
+    Returns (turns, failed, unsaved while cut, saved after restore).
+    """
+    device = {"X-Parley-Device": secrets.token_hex(32)}
+    results: list[tuple[bool, bool | None]] = []
+
+    async def turn(http: httpx.AsyncClient, number: int) -> None:
+        body = {"message": "Where do I start?", "apiKey": f"sk-scale-outage-{number:04d}",
+                "sessionId": str(uuid.uuid4())}
+        try:
+            answer = await http.post("/api/conversation", json=body, headers=device)
+            ok = answer.status_code == 200
+            results.append((ok, answer.json().get("saved") if ok else None))
+        except httpx.HTTPError:
+            results.append((False, None))
+
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client_at(url, address))
+                   for address in CLIENT_ADDRESSES]
+        numbers = iter(range(OUTAGE_TURNS))
+
+        async def wave(count: int) -> None:
+            await asyncio.gather(*(turn(clients[n % len(clients)], n)
+                                   for n in itertools.islice(numbers, count)))
+
+        await wave(OUTAGE_TURNS // 4)
+        redis_proxy.cut()
+        database_proxy.cut()
+        await wave(OUTAGE_TURNS // 2)
+        cut_results = list(results[OUTAGE_TURNS // 4:])
+        redis_proxy.restore()
+        database_proxy.restore()
+        # Each instance probes its dependencies every few seconds; wait for both (bounded).
+        for _ in range(100):
+            ready = [(await c.get("/api/ready")).status_code for c in clients[:4]]
+            if all(status == 200 for status in ready):
+                break
+            await asyncio.sleep(0.2)
+        before = len(results)
+        await wave(OUTAGE_TURNS)
+        after_results = results[before:]
+    failed = sum(1 for ok, _ in results if not ok)
+    unsaved = sum(1 for ok, saved in cut_results if ok and saved is False)
+    saved_after = sum(1 for ok, saved in after_results if ok and saved is True)
+    return len(results), failed, unsaved, saved_after
 
 
 def main() -> int:
@@ -207,10 +289,12 @@ def main() -> int:
         clear_limits()
         with ExitStack() as stack:
             base = stack.enter_context(fake_openai("--token-delay", "0.01"))
+            redis_proxy = stack.enter_context(TcpProxy(*host_port(REDIS_URL, 6379)))
+            database_proxy = stack.enter_context(TcpProxy(*host_port(database, 5432)))
             env = {
                 "PARLEY_OPENAI_BASE_URL": base,
-                "PARLEY_REDIS_URL": REDIS_URL,
-                "PARLEY_DATABASE_URL": database,
+                "PARLEY_REDIS_URL": via(REDIS_URL, redis_proxy.port),
+                "PARLEY_DATABASE_URL": via(database, database_proxy.port),
                 "PARLEY_TRUSTED_PROXIES": "127.0.0.1",
                 "PARLEY_RATE_LIMIT_PER_CLIENT": f"{ALLOWANCE}/minute",
             }
@@ -249,6 +333,17 @@ def main() -> int:
                       f"ended {t.ended - gone_at:+.3f}s, upstream port {t.upstream or '?'}")
             contained = not stray
             checks.append(("only the killed instance's in-flight requests failed", contained))
+
+            clear_limits()
+            total, lost, unsaved, saved_after = asyncio.run(
+                outage_mid_load(url, redis_proxy, database_proxy)
+            )
+            kept_going = lost == 0 and unsaved > 0 and saved_after > 0
+            print(f"4. Redis and the database cut mid-load, then restored: {total - lost} of "
+                  f"{total} turns answered, {lost} failed; {unsaved} answered with "
+                  f'"saved": false while cut; {saved_after} saved again after -> '
+                  f"{'no turn lost' if kept_going else 'TURNS LOST'}")
+            checks.append(("turns through a Redis and database outage", kept_going))
     finally:
         drop_postgres_database(database)
     broken = [name for name, ok in checks if not ok]
