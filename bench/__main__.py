@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bench import local_model, offline_voice, performance
+from bench import local_model, offline_eval, offline_voice, performance
 
 
 def main() -> None:
     performance.main()
     print()
     local_model.main()
+    print()
+    offline_eval.main()
     print()
     offline_voice.main([])
 

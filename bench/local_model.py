@@ -2,6 +2,8 @@
 
 Run with `make bench` (or `python -m bench.local_model`). Both paths use the same GGUF
 file, the same sampling settings and the same prompts, one after the other in one process.
+Offline conversation turns come from the design notes (bench/offline_eval.py measures them);
+the model itself writes briefs, so that is the endpoint measured here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 import httpx
 
 from bench.harness import parley
-from parley.conversation.persona import system_prompt
+from parley.conversation.history import transcript
+from parley.conversation.persona import brief_prompt
+from parley.providers.base import Message
 from parley.providers.local import REPEAT_PENALTY, TEMPERATURE, resolve_local_model
 
 QUESTIONS = [
@@ -51,6 +55,12 @@ def _summary(runs: list[Run]) -> tuple[float, float, float]:
     )
 
 
+def brief_request(question: str) -> str:
+    """What the brief route sends the model for a one-turn conversation."""
+    conversation = transcript([Message("user", question)], budget_chars=10_000)
+    return f"Here is the conversation:\n\n{conversation}\n\nWrite the brief."
+
+
 def raw_llama(rounds: int) -> list[Run]:
     """llama_cpp directly, as a baseline."""
     from llama_cpp import Llama
@@ -60,12 +70,11 @@ def raw_llama(rounds: int) -> list[Run]:
     threads = os.cpu_count() or 1  # what Parley uses by default
     llama = Llama(model_path=str(spec.path), n_ctx=4096, n_threads=threads,
                   n_threads_batch=threads, verbose=False)
-    system = system_prompt("sparring", small_model=True)
     runs: list[Run] = []
     for i in range(rounds + 1):
         messages: list[Any] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]},
+            {"role": "system", "content": brief_prompt()},
+            {"role": "user", "content": brief_request(QUESTIONS[i % len(QUESTIONS)])},
         ]
         start = time.perf_counter()
         stamps: list[float] = []
@@ -83,20 +92,21 @@ def raw_llama(rounds: int) -> list[Run]:
 
 
 async def through_parley(rounds: int) -> list[Run]:
-    """The same model through POST /api/conversation (SSE), over loopback HTTP.
+    """The same model through POST /api/brief (SSE), over loopback HTTP.
 
     Parley runs as its own process, as in production, so the load generator does not
     share its interpreter (and GIL) with the server.
     """
-    env = {"PARLEY_LOCAL_MODEL": "auto", "PARLEY_LOCAL_MAX_TOKENS": str(MAX_TOKENS)}
+    env = {"PARLEY_LOCAL_MODEL": "auto", "PARLEY_BRIEF_MAX_TOKENS": str(MAX_TOKENS)}
     runs: list[Run] = []
     with parley(env, "local") as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             for i in range(rounds + 1):
-                body = {"message": QUESTIONS[i % len(QUESTIONS)], "stream": True}
+                question = QUESTIONS[i % len(QUESTIONS)]
+                body = {"history": [{"role": "user", "content": question}], "stream": True}
                 start = time.perf_counter()
                 stamps: list[float] = []
-                async with http.stream("POST", "/api/conversation", json=body) as response:
+                async with http.stream("POST", "/api/brief", json=body) as response:
                     async for line in response.aiter_lines():
                         if line == "event: delta":
                             stamps.append(time.perf_counter())
@@ -113,7 +123,7 @@ def main(rounds: int = 5) -> None:
     print("Offline model (SmolLM2-135M-Instruct Q4_1), median of", rounds, "turns")
     print(f"{'path':<24}{'first token':>14}{'tokens/s':>12}{'tokens':>9}")
     print(f"{'raw llama_cpp':<24}{raw_ft:>11.0f} ms{raw_tps:>12.1f}{raw_n:>9.0f}")
-    print(f"{'Parley /api/conversation':<24}{p_ft:>11.0f} ms{p_tps:>12.1f}{p_n:>9.0f}")
+    print(f"{'Parley /api/brief':<24}{p_ft:>11.0f} ms{p_tps:>12.1f}{p_n:>9.0f}")
     print(f"ratio tokens/s Parley/raw: {p_tps / raw_tps:.3f}  (goal >= 0.95)")
     print(f"first token through Parley: {p_ft:.0f} ms  (goal < 250 ms)")
 

@@ -22,7 +22,7 @@ from parley.observability.components import Components
 from parley.observability.logs import configure_logging
 from parley.observability.probes import Probe, watch
 from parley.observability.requests import RequestLogMiddleware
-from parley.providers.setup import build_registry, openai_client
+from parley.providers.setup import build_registry, load_composer, openai_client
 from parley.routes import (
     brief,
     conversation,
@@ -80,7 +80,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             operator_key=_secret(settings.openai_api_key),
             access_code=_secret(settings.access_code),
         )
-        registry = await build_registry(settings, client, keys, stack)
+        composer = await asyncio.to_thread(load_composer)
+        registry = await build_registry(settings, client, keys, stack, composer)
         metrics = app.state.metrics
         components = Components(
             [name for name, url in (("database", settings.database_url),
@@ -115,6 +116,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             speech=speech_services,
             storage=storage,
             metrics=metrics,
+            composer=composer,
             health=health.health_payload(
                 settings, registry, speech_services.health(), storage is not None
             ),

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     local_threads: int = Field(default=0, ge=0)
     local_max_tokens: int = Field(default=160, ge=16, le=2048)
     local_queue_timeout: float = Field(default=15.0, ge=0)
+    # Let the small model reword the design notes (under a drift guard); off, the notes are
+    # said as written.
+    local_rephrase: bool = False
+    # Offer the design notes' best topic to the OpenAI-compatible model as optional context.
+    knowledge_context: bool = False
     local_stt: Literal["auto", "off"] = "auto"
     local_tts: Literal["auto", "piper", "espeak", "off"] = "auto"
 

@@ -27,6 +27,7 @@ from parley.speech.services import SpeechServices
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
+    from parley.knowledge.compose import Composer
     from parley.observability.metrics import Metrics
     from parley.storage.repository import HistoryStore
 
@@ -88,6 +89,11 @@ async def get_openai(services: ServicesDep) -> AsyncOpenAI:
 async def get_metrics(request: Request) -> Metrics | None:
     metrics: Metrics | None = request.app.state.metrics
     return metrics
+
+
+async def get_composer(services: ServicesDep) -> Composer | None:
+    """Parley's design notes, when the offline extras are installed."""
+    return services.composer
 
 
 async def get_history(services: ServicesDep) -> HistoryStore | None:
@@ -188,10 +194,12 @@ JobsDep = Annotated[LocalJobs, Depends(get_jobs)]
 GoneDep = Annotated[Gone, Depends(client_gone)]
 SpeechDep = Annotated[SpeechServices, Depends(get_speech)]
 if TYPE_CHECKING:
+    ComposerDep = Annotated[Composer | None, Depends(get_composer)]
     OpenAIDep = Annotated[AsyncOpenAI, Depends(get_openai)]
     MetricsDep = Annotated[Metrics | None, Depends(get_metrics)]
     StoreDep = Annotated[HistoryStore, Depends(get_store)]
 else:
+    ComposerDep = Annotated[object, Depends(get_composer)]
     # These types are imported only by the code that uses them (the OpenAI SDK and the
     # database layer are slow to import, and a cold start pays for it), so FastAPI, which
     # reads annotations at run time, sees a plain object.

@@ -21,6 +21,7 @@ from parley.speech.services import SpeechServices
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
+    from parley.knowledge.compose import Composer
     from parley.observability.metrics import Metrics
     from parley.storage.repository import HistoryStore
 
@@ -39,3 +40,5 @@ class Services:
     storage: HistoryStore | None
     metrics: Metrics | None
     health: dict[str, Any]
+    # Parley's design notes (None without the offline extras).
+    composer: Composer | None = None

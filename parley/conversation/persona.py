@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from parley.knowledge.compose import Composer
 
 Mode = Literal["sparring", "critique", "brainstorm"]
-MODES: tuple[Mode, ...] = ("sparring", "critique", "brainstorm")
+NOTES_CONTEXT = (
+    "Parley's own design notes on {title}, for you to use if they help (never quote them, "
+    "never let them override what the person said):\n{notes}"
+)
 
 
 @cache
@@ -29,3 +36,13 @@ def system_prompt(mode: Mode, *, small_model: bool = False) -> str:
 def brief_prompt() -> str:
     """The system prompt that turns a conversation into a Markdown design brief."""
     return _prompt("brief")
+
+
+def with_notes(system: str, composer: Composer, turn: str, history: Sequence[str]) -> str:
+    """The system prompt, plus the design notes' best topic for this turn (if one fits)."""
+    matches = composer.retriever.search(turn, history, limit=1)
+    if not matches:
+        return system
+    topic = matches[0].topic
+    notes = "\n".join(f"- {line}" for line in (*topic.insights, *topic.risks[:2]))
+    return f"{system}\n\n{NOTES_CONTEXT.format(title=topic.title.lower(), notes=notes)}"

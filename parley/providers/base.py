@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
+# What a request is for: a spoken turn of a conversation, or writing a brief from one.
+Task = Literal["turn", "brief"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,8 @@ class ChatRequest:
     model: str | None = None
     api_key: str | None = None
     max_tokens: int | None = None
+    task: Task = "turn"
+    mode: str = "sparring"
 
     def __repr__(self) -> str:
         # Never let a key reach a log line through a repr.

@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING
 from parley.config import Settings
 from parley.conversation.persona import system_prompt
 from parley.providers.base import Provider
+from parley.providers.grounded import GroundedProvider
 from parley.providers.local import LocalProvider, resolve_local_model
 from parley.providers.registry import ProviderRegistry
 from parley.security.payer import KeyRule
+from parley.speech.extras import installed
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+
+    from parley.knowledge.compose import Composer
 
 # The OpenAI SDK is imported when the lifespan builds the client, not when the app is
 # created: it is the largest import Parley has (about 270 ms), and cold starts pay for it.
@@ -71,7 +75,11 @@ async def load_local(settings: Settings) -> LocalProvider | None:
 
 
 async def build_registry(
-    settings: Settings, client: AsyncOpenAI, keys: KeyRule, stack: AsyncExitStack
+    settings: Settings,
+    client: AsyncOpenAI,
+    keys: KeyRule,
+    stack: AsyncExitStack,
+    composer: Composer | None = None,
 ) -> ProviderRegistry:
     """Every provider this server can use; their cleanup goes on `stack`."""
     from parley.providers.openai_compat import OpenAICompatProvider
@@ -87,10 +95,26 @@ async def build_registry(
     }
     local = await load_local(settings)
     if local is not None:
-        providers["local"] = local
         stack.push_async_callback(local.close)
         # Evaluate the persona once so the first real turn reuses the cached prefix. Awaited,
         # not left running: a turn arriving meanwhile would queue behind it (and, with a
         # short PARLEY_LOCAL_QUEUE_TIMEOUT, be refused), so the server is not up until warm.
         await local.warm_up(system_prompt("sparring", small_model=True))
+    if composer is not None and settings.local_model != "off":
+        # Offline turns come from the design notes; the model (if any) writes briefs and
+        # may reword the notes.
+        providers["local"] = GroundedProvider(composer, local, rephrase=settings.local_rephrase)
+    elif local is not None:
+        providers["local"] = local
     return ProviderRegistry(providers, keys=keys)
+
+
+def load_composer() -> Composer | None:
+    """Parley's design notes, when the retrieval packages are installed (parley[local])."""
+    if not (installed("rank_bm25") and installed("snowballstemmer")):
+        return None
+    from parley.knowledge.compose import Composer
+    from parley.knowledge.library import load_library
+    from parley.knowledge.retrieval import Retriever
+
+    return Composer(Retriever(load_library()))

@@ -48,6 +48,7 @@ async def brief(
         model=provider.resolve_model(body.model),
         api_key=choice.api_key,
         max_tokens=settings.brief_max_tokens,
+        task="brief",
     )
     stream = wants_stream(request, body.stream)
     return await turns.start(TurnPlan(choice, chat, stream=stream, speak=False))

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request, Response
 
 from parley import errors
 from parley.conversation.history import build_messages, checked_history
-from parley.conversation.persona import system_prompt
+from parley.conversation.persona import system_prompt, with_notes
 from parley.deps import (
     AccessDep,
     BearerKeyDep,
+    ComposerDep,
     HistoryDep,
     OriginsDep,
     RegistryDep,
@@ -34,6 +35,7 @@ async def conversation(
     history_store: HistoryDep,
     turns: TurnsDep,
     origins: OriginsDep,
+    composer: ComposerDep,
     bearer: BearerKeyDep,
 ) -> Response:
     """Answer one turn of a design conversation."""
@@ -54,10 +56,14 @@ async def conversation(
     provider = choice.provider
     system = system_prompt(body.mode, small_model=provider.small_model)
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
+    if provider.needs_key and settings.knowledge_context and composer is not None:
+        # Optional: the notes' best topic as context a big model may use, never must.
+        system = with_notes(system, composer, message, [t.content for t in history])
     chat = ChatRequest(
         messages=build_messages(system, history, message, budget_chars=budget),
         model=provider.resolve_model(body.model),
         api_key=choice.api_key,
+        mode=body.mode,
     )
     keep = None
     if body.session_id is not None and history_store is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from parley import __version__
 from parley.config import Settings
 from parley.deps import ServicesDep
+from parley.providers.grounded import GroundedProvider
 from parley.providers.registry import ProviderRegistry
 from parley.routes.errors import error_body
 
@@ -48,7 +49,9 @@ def health_payload(
             "local": {
                 "ready": local is not None,
                 "model": local.default_model() if local is not None else None,
-                "label": "Offline model",
+                # What answers offline, said plainly: the design notes (and the small model).
+                "label": getattr(local, "label", "Offline model"),
+                "grounded": isinstance(local, GroundedProvider),
             },
         },
         "speech": speech,

@@ -13,6 +13,7 @@ import pytest
 
 from parley import errors
 from parley.providers.base import ChatRequest, Message, ModelInfo, TextDelta, Usage
+from parley.providers.grounded import NOTES_MODEL
 from parley.providers.local import (
     BUNDLED_NAME,
     LocalModelError,
@@ -135,30 +136,36 @@ async def test_no_key_talks_to_the_offline_model_over_http(
             "POST", "/api/conversation", json={**question, "stream": True}
         ) as response:
             got = await collect(response)
-    assert health["providers"]["local"] == {
-        "ready": True, "model": BUNDLED_NAME, "label": "Offline model"
-    }
+    # Offline turns come from the design notes; the label says so, and names the model.
+    local = health["providers"]["local"]
+    assert (local["ready"], local["model"], local["grounded"]) == (True, NOTES_MODEL, True)
+    assert "design notes" in local["label"] and BUNDLED_NAME in local["label"]
     body = answer.json()
     assert answer.status_code == 200, body
-    assert body["provider"] == "local" and body["model"] == BUNDLED_NAME
+    assert body["provider"] == "local" and body["model"] == NOTES_MODEL
     assert len(body["reply"].split()) >= 5
     names = [name for name, _ in got]
     assert names[-1] == "done" and "sentence" in names
     assert got[-1][1]["provider"] == "local"
 
 
+# The model writes briefs (turns come from the design notes): a long brief keeps it busy.
+STORY = {"history": [{"role": "user", "content": "Tell me a very long story about buttons."}],
+         "stream": True}
+SHORT = {"history": [{"role": "user", "content": "Say hi."}]}
+
+
 async def test_busy_offline_model_answers_503_with_retry_after(
     serve: Callable[..., LiveServer],
 ) -> None:
-    server = serve(local_model="auto", local_queue_timeout=0.3, local_max_tokens=2000)
-    story = {"message": "Tell me a very long story about buttons.", "stream": True}
+    server = serve(local_model="auto", local_queue_timeout=0.3, brief_max_tokens=2000)
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-        async with http.stream("POST", "/api/conversation", json=story) as first:
+        async with http.stream("POST", "/api/brief", json=STORY) as first:
             reader = events(first)  # kept referenced: a collected reader closes the stream
             async for name, _ in reader:
                 if name == "delta":
                     break  # the model is now busy with this turn
-            second = await http.post("/api/conversation", json={"message": "Hi"})
+            second = await http.post("/api/brief", json=SHORT)
             await reader.aclose()
     assert second.status_code == 503
     assert second.json()["error"]["code"] == "model_busy"
@@ -168,16 +175,15 @@ async def test_busy_offline_model_answers_503_with_retry_after(
 async def test_a_turn_hung_up_mid_stream_frees_the_model_for_the_next(
     serve: Callable[..., LiveServer],
 ) -> None:
-    server = serve(local_model="auto", local_queue_timeout=5, local_max_tokens=2000)
-    story = {"message": "Tell me a very long story about buttons.", "stream": True}
+    server = serve(local_model="auto", local_queue_timeout=5, brief_max_tokens=2000)
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         for _ in range(3):  # hang up three times, the way barge-in does
-            async with http.stream("POST", "/api/conversation", json=story) as first:
+            async with http.stream("POST", "/api/brief", json=STORY) as first:
                 reader = events(first)
                 async for name, _ in reader:
                     if name == "delta":
                         break
                 await reader.aclose()
-        after = await http.post("/api/conversation", json={"message": "Say hi."})
+        after = await http.post("/api/brief", json=SHORT)
     assert after.status_code == 200, after.text
     assert after.json()["provider"] == "local"

@@ -127,16 +127,19 @@ async def test_a_waiting_turn_is_dropped_when_its_client_hangs_up(
     serve: Callable[..., LiveServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "parley.request")
-    server = serve(local_model="auto", local_queue_timeout=60, local_max_tokens=2000)
+    server = serve(local_model="auto", local_queue_timeout=60, brief_max_tokens=2000)
     jobs = server.app.state.services.jobs
-    story = {"message": "Tell me a very long story about buttons.", "stream": True}
+    # The model writes briefs (turns come from the design notes): a long one keeps it busy.
+    story = {"history": [{"role": "user", "content": "Tell me a very long story."}],
+             "stream": True}
+    short = {"history": [{"role": "user", "content": "Hi."}]}
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-        async with http.stream("POST", "/api/conversation", json=story) as first:
+        async with http.stream("POST", "/api/brief", json=story) as first:
             reader = events(first)  # kept referenced: a collected reader closes the stream
             async for name, _ in reader:
                 if name == "delta":
                     break  # the model is busy with this person's turn
-            second = asyncio.create_task(http.post("/api/conversation", json={"message": "Hi"}))
+            second = asyncio.create_task(http.post("/api/brief", json=short))
             assert await poll_async(lambda: jobs.waiting("127.0.0.1", "chat") == 1, 10)
             second.cancel()  # the person hangs up on the waiting turn
             assert await poll_async(lambda: jobs.waiting("127.0.0.1", "chat") == 0, 10)
@@ -144,6 +147,6 @@ async def test_a_waiting_turn_is_dropped_when_its_client_hangs_up(
                 lambda: any(getattr(r, "error_code", None) == "client_closed_request"
                             for r in caplog.records), 10)
             await reader.aclose()
-    # Only the first turn ever reached the model.
+    # The dropped request never reached the model: only the first was answered by it.
     served = [r for r in caplog.records if getattr(r, "provider", None) == "local"]
     assert len(served) <= 1

@@ -94,8 +94,11 @@ function describeProviders() {
   const ready = context.openaiReady();
   let note;
   if (prefs.settings.provider === "local" || (!ready && local.ready)) {
+    // Honest about what answers: Parley's own design notes (and maybe a small offline model).
     note = local.ready
-      ? "Answers come from the offline model on this server: quick and basic. Add an OpenAI key in Settings for sharper answers."
+      ? (local.grounded
+        ? `Offline: answers come from ${local.label || "Parley's design notes"}, with no key and no internet. Add an OpenAI key (or any OpenAI-compatible server) for answers that follow you more closely.`
+        : "Answers come from the offline model on this server: quick and basic. Add an OpenAI key in Settings for sharper answers.")
       : "The offline model isn't installed on this server. Add an OpenAI key in Settings.";
   } else if (ready) {
     note = `Answers come from OpenAI (${(openai.models || [])[0] || "default model"}).`;
@@ -108,9 +111,9 @@ function describeProviders() {
     ? "Realtime is on: tap the microphone to start a live call, and just talk." : note);
   settingsSheet.setProviderInfo({
     localReady: Boolean(local.ready),
-    localLabel: local.label || "Offline model",
+    localLabel: "Offline model",
     hint: note,
-    about: `Parley ${health.version}${local.ready ? ` · offline model: ${local.model}` : ""}`,
+    about: `Parley ${health.version}${local.ready ? ` · offline: ${local.label || local.model}` : ""}`,
   });
 }
 

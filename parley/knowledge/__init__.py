@@ -1,0 +1,1 @@
+"""Parley's design notes: topics a product designer brings, retrieved per turn (offline)."""
