@@ -1,0 +1,279 @@
+// When has the person finished their turn? Reads the words, not only the silence.
+//
+// Pure: no DOM, no timers, no clock of its own. The page feeds what it hears with the time it
+// heard it (performance.now() in the page, simulated time in tests and benchmarks) and asks
+// decide(now) on its own timer. Each decision says why ("trailing conjunction", ...).
+//
+// English word cues; other languages (and the recorder path with no words) fall back on the
+// person's own pause lengths, learned on the device (exportStats/importStats).
+
+export const DEFAULTS = Object.freeze({
+  minMs: 250, // never end sooner than this after the last words
+  maxMs: 3000, // never wait longer than this, whatever the words
+  handoverMs: 300, // "what do you think?", "that's it"
+  questionMs: 450, // a complete question
+  sentenceMs: 1100, // a complete sentence, before anything is learned
+  sentenceMinMs: 800,
+  sentenceMaxMs: 1800,
+  fragmentFactor: 1.4, // a phrase of one or two words: more likely to go on
+  listMs: 2200, // a list in progress, or more announced ("two things")
+  hesitationMs: 2600, // trailing "and", "the", "um", "..."
+  noWordsMs: 1500, // no words to read (recorder path, other languages): as before
+  noWordsMinMs: 900,
+  pauseQuantile: 0.9, // the learned wait covers this share of the person's own pauses
+  marginMs: 100,
+  priorWeight: 4, // learned pauses count against the defaults like this many samples
+  keepPauses: 40, // learned pauses kept per kind
+  pauseMinMs: 600, // a gap this long between words is a pause (words come ~300 ms apart)
+  lang: "en",
+});
+
+const words = (s) => s.toLowerCase().replace(/[’‘]/g, "'").match(/[\p{L}\p{N}'-]+/gu) || [];
+const set = (s) => new Set(s.split(" "));
+
+const FILLERS = set("um uh uhm umm er erm ah hmm hm mm like");
+const FILLER_PAIRS = set("you_know i_mean kind_of sort_of let's_see");
+// A clause cannot end on these: conjunctions, prepositions, articles, auxiliaries.
+const CONTINUING = set("and but or so because cause 'cause since then if when while although "
+  + "though unless until whereas plus the a an my our your their his her its to of for with "
+  + "without in on at from by about into onto over under between through after before is are "
+  + "was were be been being am has have had do does did can could would should will shall may "
+  + "might must not very really just also");
+// ... nor, outside a question, on these ("I think that ..." but "how would you fix that?").
+const CONTINUING_OUTSIDE_QUESTIONS = set("that this these those more less most some any every "
+  + "each no other another such either neither both how what why which who whose where");
+const AUX = set("do does did is are was were will would could should can shall may might have "
+  + "has isn't aren't don't doesn't didn't won't wouldn't couldn't shouldn't can't about");
+const PRONOUNS = set("i you we they he she it");
+const WH = set("what how why where when who which whose what's how's where's who's why's");
+const LEAD_INS = set("so and but okay ok well now right then also");
+const HANDOVERS = ["what do you think", "what would you do", "thoughts", "any thoughts",
+  "that's it", "that is it", "that's all", "does that make sense", "make sense", "over to you",
+  "your turn", "what's your take", "your take", "how does that sound", "any ideas",
+  "what would you suggest", "what do you reckon", "go ahead", "i'm done", "what do you say"];
+const ORDINALS = set("first firstly second secondly third thirdly fourth next");
+const CLOSERS = set("finally lastly last");
+const ANNOUNCED = /\b(two|three|four|five|couple of|few|several) (things|options|ideas|problems|questions|steps|screens|ways|reasons|issues|concerns|parts|points|versions)\b|\b(here's the thing|the thing is|here's what|let me explain|some context|the problem is|the question is)\b/;
+
+const endsWith = (list, tail) => tail.length >= list.length
+  && list.every((w, i) => tail[tail.length - list.length + i] === w);
+
+function quantile(values, q) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** What the words say about the turn: {cue, group}. `phrase` is the words since the last pause. */
+export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
+  const all = words(text || "");
+  const raw = (text || "").trim();
+  if (!all.length) return { cue: "no words", group: "none" };
+  if (!lang.toLowerCase().startsWith("en")) {
+    if (raw.endsWith("?")) return { cue: "complete question", group: "sentence" };
+    return { cue: "not English: learned pauses", group: "none" };
+  }
+  // A sentence mark in the text (Whisper punctuates; Chrome mostly does not) starts a phrase.
+  const sentences = raw.split(/[.?!]\s+/);
+  const lastSentence = words(sentences[sentences.length - 1]);
+  const start = Math.max(phraseStart, all.length - lastSentence.length);
+  const phrase = all.slice(Math.min(start, all.length - 1));
+  const last = all[all.length - 1];
+  const pair = all.slice(-2).join("_");
+  if (/(\.\.\.|…|,|-|—)$/.test(raw)) return { cue: "trailing off", group: "hesitation" };
+  if (FILLERS.has(last) || FILLER_PAIRS.has(pair)) {
+    return { cue: `filler "${last}"`, group: "hesitation" };
+  }
+  if (HANDOVERS.some((h) => endsWith(h.split(" "), all))) {
+    return { cue: "hand-over", group: "sentence" };
+  }
+  if (CONTINUING.has(last)) return { cue: `trailing "${last}"`, group: "hesitation" };
+  let first = 0;
+  while (first < phrase.length - 1 && LEAD_INS.has(phrase[first])) first += 1;
+  const head = phrase.slice(first);
+  // "should we ...", "how would you ...", "which screen do ...", "what about ...": a question.
+  const asks = raw.endsWith("?") || (head.length >= 3 && (AUX.has(head[0])
+    || (WH.has(head[0]) && (head[0].includes("'") || AUX.has(head[1])
+      || (!PRONOUNS.has(head[1]) && AUX.has(head[2]))))));
+  if (!asks && CONTINUING_OUTSIDE_QUESTIONS.has(last)) {
+    return { cue: `trailing "${last}"`, group: "hesitation" };
+  }
+  if (asks) return { cue: "complete question", group: "sentence" };
+  // "First, ..." / "second, ..." opens a list item; "two things" announces more to come.
+  const item = head[0];
+  const recent = all.slice(Math.max(0, start - 12)).join(" ");
+  const closed = phrase.some((w) => CLOSERS.has(w));
+  if ((ORDINALS.has(item) || ANNOUNCED.test(recent)) && !closed) {
+    return { cue: "list in progress", group: "hesitation" };
+  }
+  if (phrase.length < 3) return { cue: "short fragment", group: "sentence" };
+  return { cue: "complete sentence", group: "sentence" };
+}
+
+/**
+ * End-of-turn decisions for one person. `stats` (from exportStats) carries what was learned
+ * about their pauses; any DEFAULTS key can be overridden.
+ */
+export function createTurnEnd(options = {}) {
+  const o = { ...DEFAULTS, ...options };
+  const learned = { sentence: [], hesitation: [], none: [] };
+  const stats = options.stats;
+  if (stats?.version === 1) {
+    for (const kind of Object.keys(learned)) {
+      learned[kind] = (stats.pauses?.[kind] || []).filter(Number.isFinite).slice(-o.keepPauses);
+    }
+  }
+  let text = "";
+  let count = 0; // words heard so far
+  let breaks = [0]; // word counts at which a phrase ended (a pause, or a final result)
+  let lastSpeechMs = null; // when words or voice were last heard
+  let pendingSince = null; // words are on their way for the pause that began then
+
+  function learn(pauseMs, group = "none") {
+    const list = learned[group] || learned.none;
+    list.push(Math.round(pauseMs));
+    if (list.length > o.keepPauses) list.shift();
+    if (group !== "none") {
+      learned.none.push(Math.round(pauseMs));
+      if (learned.none.length > o.keepPauses) learned.none.shift();
+    }
+  }
+
+  /** A wait learned from the person's own pauses, blended with `prior` while samples are few. */
+  function personal(list, prior, low, high) {
+    const q = quantile(list, o.pauseQuantile);
+    const mine = q === null ? prior : q + o.marginMs;
+    const n = list.length;
+    const blended = (prior * o.priorWeight + mine * n) / (o.priorWeight + n);
+    return Math.round(Math.min(high, Math.max(low, blended)));
+  }
+
+  // The latest phrase starts after the last break before the last word.
+  const phraseStart = () => Math.max(...breaks.filter((b) => b < count), 0);
+  const cueNow = () => readWords(text, { lang: o.lang, phraseStart: phraseStart() });
+
+  function speech(atMs) {
+    if (lastSpeechMs !== null && atMs - lastSpeechMs >= o.pauseMinMs) {
+      learn(atMs - lastSpeechMs, cueNow().group);
+      breaks.push(count);
+    }
+    if (lastSpeechMs === null || atMs > lastSpeechMs) lastSpeechMs = atMs;
+  }
+
+  /** How long to wait after the last words `said`, and why: {ms, cue, reason}. */
+  function waitFor(said = text, start = 0) {
+    const { cue, group } = readWords(said, { lang: o.lang, phraseStart: start });
+    let ms;
+    if (cue === "hand-over") ms = o.handoverMs;
+    else if (cue === "complete question") ms = o.questionMs;
+    else if (group === "hesitation") {
+      const base = cue === "list in progress" ? o.listMs : o.hesitationMs;
+      ms = personal(learned.hesitation, base, base, o.maxMs);
+    } else if (group === "sentence") {
+      ms = personal(learned.sentence, o.sentenceMs, o.sentenceMinMs, o.sentenceMaxMs);
+      if (cue === "short fragment") ms *= o.fragmentFactor;
+    } else {
+      ms = personal(learned.none, o.noWordsMs, o.noWordsMinMs, o.maxMs);
+    }
+    ms = Math.round(Math.min(o.maxMs, Math.max(o.minMs, ms)));
+    return { ms, cue, reason: `${cue}: wait ${ms} ms` };
+  }
+
+  return {
+    /** A new turn: forget the words, keep what was learned. */
+    start() {
+      text = "";
+      count = 0;
+      breaks = [0];
+      lastSpeechMs = null;
+      pendingSince = null;
+    },
+
+    /**
+     * Words so far in this turn (final and interim together). `spokeAtMs`: when those words
+     * were spoken, if known and earlier than `atMs` (a transcript that arrives after a pause).
+     * `final`: the recognizer closed a phrase (Chrome's final result): the next words start one.
+     */
+    heard(said, atMs, { final = false, spokeAtMs = atMs } = {}) {
+      const n = words(said).length;
+      if (n > count) speech(spokeAtMs);
+      if (pendingSince !== null && spokeAtMs >= pendingSince) pendingSince = null;
+      text = said;
+      count = n;
+      if (final) breaks.push(n);
+      if (breaks.length > 64) breaks = breaks.slice(-32);
+    },
+
+    /** Voice activity without words (a VAD frame of speech at `atMs`). */
+    voice(atMs) {
+      speech(atMs);
+    },
+
+    /** A transcript of the speech before `atMs` is on its way: do not end before it comes. */
+    awaitWords(atMs) {
+      pendingSince = atMs;
+    },
+
+    waitFor: (said = text) => waitFor(said, said === text ? phraseStart() : 0),
+
+    /** Is the turn over at `nowMs`? {end, waitMs, silentMs, cue, reason}. */
+    decide(nowMs) {
+      if (lastSpeechMs === null) {
+        return { end: false, waitMs: null, silentMs: 0, cue: "nothing heard", reason: "nothing heard yet" };
+      }
+      const silentMs = nowMs - lastSpeechMs;
+      const wait = waitFor(text, phraseStart());
+      if (pendingSince !== null && silentMs < o.maxMs) {
+        return { end: false, waitMs: wait.ms, silentMs, cue: wait.cue, reason: "waiting for the words" };
+      }
+      return { end: silentMs >= wait.ms, waitMs: wait.ms, silentMs, cue: wait.cue, reason: wait.reason };
+    },
+
+    /** Remember a mid-turn pause (e.g. the turn was ended too soon and the person went on). */
+    learn,
+
+    /** What was learned, small and JSON-safe, for the page to keep on the device. */
+    exportStats() {
+      return { version: 1, pauses: Object.fromEntries(Object.entries(learned).map(([k, v]) => [k, [...v]])) };
+    },
+
+    get text() { return text; },
+  };
+}
+
+const BACKCHANNELS = set("yeah yes yep yup yah ya mm mhm mm-hmm mmhmm uh-huh uhuh hmm hm right "
+  + "okay ok sure cool nice true exactly totally gotcha ah oh wow ha haha hahaha heh thanks "
+  + "thank you i see got it fair interesting absolutely definitely indeed alright all good");
+const INTERRUPTS = set("wait stop no nope hold hang actually sorry excuse pause but not");
+const QUESTION_WORDS = set("what why how which where who when");
+const LONG_MS = 600; // this much speech is a real turn, unless it is only acknowledgements
+const WORDLESS_MS = 2000; // a sound with no words at all (a laugh) this long is someone talking
+
+/**
+ * While Parley speaks: is this sound a backchannel ("yeah", a cough) rather than an
+ * interruption? `said` is the words heard (null when there is no recognizer, "" when it heard
+ * no words); `speechMs` how long the person has been making sound. Returns {backchannel, reason}.
+ */
+export function isBackchannel(said, speechMs = 0) {
+  if (said === null || said === undefined) {
+    return speechMs < LONG_MS
+      ? { backchannel: true, reason: `${Math.round(speechMs)} ms of sound, no words yet` }
+      : { backchannel: false, reason: `over ${LONG_MS} ms of speech` };
+  }
+  // Transcribers write sounds as "(laughs)", "[coughs]", "*sigh*".
+  const heard = words(said.replace(/[([*][^)\]*]*[)\]*]/g, " "));
+  if (!heard.length) {
+    return speechMs < WORDLESS_MS
+      ? { backchannel: true, reason: "a sound with no words" }
+      : { backchannel: false, reason: "a long sound with no words" };
+  }
+  const stop = heard.find((w) => INTERRUPTS.has(w));
+  if (stop) return { backchannel: false, reason: `interrupting word "${stop}"` };
+  const content = heard.filter((w) => !BACKCHANNELS.has(w));
+  if (!content.length) return { backchannel: true, reason: `acknowledgement "${heard.join(" ")}"` };
+  if (content.length >= 2) return { backchannel: false, reason: "real words" };
+  if (QUESTION_WORDS.has(content[0])) return { backchannel: false, reason: "a question" };
+  return speechMs >= LONG_MS
+    ? { backchannel: false, reason: `over ${LONG_MS} ms of speech` }
+    : { backchannel: true, reason: "one short word" };
+}
