@@ -7,24 +7,26 @@
 // English word cues; other languages (and the recorder path with no words) fall back on the
 // person's own pause lengths, learned on the device (exportStats/importStats).
 
+// Tuned on half of bench/turns' corpus (`python -m bench.turns.run --tune`), reported on the other.
 export const DEFAULTS = Object.freeze({
   minMs: 250, // never end sooner than this after the last words
-  maxMs: 3000, // never wait longer than this, whatever the words
+  maxMs: 3500, // never wait longer than this, whatever the words
   handoverMs: 300, // "what do you think?", "that's it"
-  questionMs: 450, // a complete question
-  sentenceMs: 1100, // a complete sentence, before anything is learned
-  sentenceMinMs: 800,
-  sentenceMaxMs: 1800,
-  fragmentFactor: 1.4, // a phrase of one or two words: more likely to go on
-  listMs: 2200, // a list in progress, or more announced ("two things")
-  hesitationMs: 2600, // trailing "and", "the", "um", "..."
-  noWordsMs: 1500, // no words to read (recorder path, other languages): as before
-  noWordsMinMs: 900,
-  pauseQuantile: 0.9, // the learned wait covers this share of the person's own pauses
-  marginMs: 100,
-  priorWeight: 4, // learned pauses count against the defaults like this many samples
+  questionMs: 350, // a complete question
+  sentenceMs: 3000, // a complete sentence, before anything is learned
+  sentenceMinMs: 1000, // ... and the bounds of what learning can make of it
+  sentenceMaxMs: 3000,
+  fragmentFactor: 1.3, // a phrase of one or two words: more likely to go on
+  listMs: 2400, // a list in progress, more announced ("two things"), a topic ("so, the icons")
+  hesitationMs: 3000, // trailing "and", "the", "um", "..."
+  noWordsMs: 2000, // no words to read (recorder path, other languages)
+  noWordsMinMs: 1200,
+  pauseQuantile: 1, // the learned wait covers this share of the person's recent pauses
+  gapQuantile: 0.8, // a quick answer waits out this share of the gaps between words
+  marginMs: 150,
+  priorWeight: 8, // learned pauses count against the defaults like this many samples
   keepPauses: 40, // learned pauses kept per kind
-  pauseMinMs: 600, // a gap this long between words is a pause (words come ~300 ms apart)
+  pauseMinMs: 600, // a gap this long between words is a pause; shorter ones are word gaps
   lang: "en",
 });
 
@@ -33,24 +35,29 @@ const set = (s) => new Set(s.split(" "));
 
 const FILLERS = set("um uh uhm umm er erm ah hmm hm mm like");
 const FILLER_PAIRS = set("you_know i_mean kind_of sort_of let's_see");
-// A clause cannot end on these: conjunctions, prepositions, articles, auxiliaries.
+// A clause cannot end on these: conjunctions, articles, possessives, subject pronouns.
 const CONTINUING = set("and but or so because cause 'cause since then if when while although "
-  + "though unless until whereas plus the a an my our your their his her its to of for with "
-  + "without in on at from by about into onto over under between through after before is are "
-  + "was were be been being am has have had do does did can could would should will shall may "
-  + "might must not very really just also");
-// ... nor, outside a question, on these ("I think that ..." but "how would you fix that?").
-const CONTINUING_OUTSIDE_QUESTIONS = set("that this these those more less most some any every "
-  + "each no other another such either neither both how what why which who whose where");
-const AUX = set("do does did is are was were will would could should can shall may might have "
+  + "though unless until whereas plus the a an my our your their his her its very really just "
+  + "also not i we they he she");
+// ... nor, outside a question, on these ("I think that ..." but "how would you fix that?",
+// "how would you fit it in?", "how far apart should it be?").
+const CONTINUING_OUTSIDE_QUESTIONS = set("to of for with without in on at from by about into "
+  + "onto over under between through after before is are was were be been being am has have "
+  + "had do does did can could would should will shall may might must that this these those "
+  + "more less most some any every each no other another such either neither both how what "
+  + "why which who whose where");
+const AUX = set("do does did is are am was were will would could should can shall may might have "
   + "has isn't aren't don't doesn't didn't won't wouldn't couldn't shouldn't can't about");
 const PRONOUNS = set("i you we they he she it");
+const SUBJECTS = set("i you we they he she it that this there the a an our my your their people");
 const WH = set("what how why where when who which whose what's how's where's who's why's");
+const WH_SUBJECT = set("what how why who which"); // "which one feels ...", "how far apart ..."
 const LEAD_INS = set("so and but okay ok well now right then also");
 const HANDOVERS = ["what do you think", "what would you do", "thoughts", "any thoughts",
   "that's it", "that is it", "that's all", "does that make sense", "make sense", "over to you",
   "your turn", "what's your take", "your take", "how does that sound", "any ideas",
-  "what would you suggest", "what do you reckon", "go ahead", "i'm done", "what do you say"];
+  "what would you suggest", "what do you reckon", "go ahead", "i'm done", "what do you say",
+  "so yeah", "anyway", "isn't it", "don't you think", "or not"];
 const ORDINALS = set("first firstly second secondly third thirdly fourth next");
 const CLOSERS = set("finally lastly last");
 const ANNOUNCED = /\b(two|three|four|five|couple of|few|several) (things|options|ideas|problems|questions|steps|screens|ways|reasons|issues|concerns|parts|points|versions)\b|\b(here's the thing|the thing is|here's what|let me explain|some context|the problem is|the question is)\b/;
@@ -84,17 +91,22 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
   if (FILLERS.has(last) || FILLER_PAIRS.has(pair)) {
     return { cue: `filler "${last}"`, group: "hesitation" };
   }
-  if (HANDOVERS.some((h) => endsWith(h.split(" "), all))) {
+  // "..., right?" asks for agreement, but "on the right" does not.
+  const tag = last === "right" && all.length > 2 && !CONTINUING.has(all[all.length - 2])
+    && !CONTINUING_OUTSIDE_QUESTIONS.has(all[all.length - 2]);
+  if (tag || HANDOVERS.some((h) => endsWith(h.split(" "), all))) {
     return { cue: "hand-over", group: "sentence" };
   }
   if (CONTINUING.has(last)) return { cue: `trailing "${last}"`, group: "hesitation" };
   let first = 0;
   while (first < phrase.length - 1 && LEAD_INS.has(phrase[first])) first += 1;
   const head = phrase.slice(first);
-  // "should we ...", "how would you ...", "which screen do ...", "what about ...": a question.
-  const asks = raw.endsWith("?") || (head.length >= 3 && (AUX.has(head[0])
-    || (WH.has(head[0]) && (head[0].includes("'") || AUX.has(head[1])
-      || (!PRONOUNS.has(head[1]) && AUX.has(head[2]))))));
+  // "should we ...", "how would you ...", "which one feels ...", "what's missing": a question;
+  // "is hidden at the bottom" (after a pause mid-clause) and "what I did was" are not.
+  const asks = raw.endsWith("?") || (head.length >= 2 && head[0].includes("'") && WH.has(head[0]))
+    || (head.length >= 3 && ((AUX.has(head[0]) && SUBJECTS.has(head[1]))
+      || (WH.has(head[0]) && AUX.has(head[1]))
+      || (WH_SUBJECT.has(head[0]) && !PRONOUNS.has(head[1]))));
   if (!asks && CONTINUING_OUTSIDE_QUESTIONS.has(last)) {
     return { cue: `trailing "${last}"`, group: "hesitation" };
   }
@@ -106,6 +118,8 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
   if ((ORDINALS.has(item) || ANNOUNCED.test(recent)) && !closed) {
     return { cue: "list in progress", group: "hesitation" };
   }
+  // "So, the password rules." introduces a topic.
+  if (first > 0 && phrase.length <= 4) return { cue: "topic opener", group: "hesitation" };
   if (phrase.length < 3) return { cue: "short fragment", group: "sentence" };
   return { cue: "complete sentence", group: "sentence" };
 }
@@ -116,7 +130,8 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
  */
 export function createTurnEnd(options = {}) {
   const o = { ...DEFAULTS, ...options };
-  const learned = { sentence: [], hesitation: [], none: [] };
+  // Pauses by what came before them, all pauses ("none"), and gaps between words.
+  const learned = { sentence: [], hesitation: [], none: [], gaps: [] };
   const stats = options.stats;
   if (stats?.version === 1) {
     for (const kind of Object.keys(learned)) {
@@ -129,14 +144,14 @@ export function createTurnEnd(options = {}) {
   let lastSpeechMs = null; // when words or voice were last heard
   let pendingSince = null; // words are on their way for the pause that began then
 
-  function learn(pauseMs, group = "none") {
-    const list = learned[group] || learned.none;
-    list.push(Math.round(pauseMs));
+  function keep(list, ms) {
+    list.push(Math.round(ms));
     if (list.length > o.keepPauses) list.shift();
-    if (group !== "none") {
-      learned.none.push(Math.round(pauseMs));
-      if (learned.none.length > o.keepPauses) learned.none.shift();
-    }
+  }
+
+  function learn(pauseMs, group = "none") {
+    keep(learned[group] || learned.none, pauseMs);
+    if (group !== "none") keep(learned.none, pauseMs);
   }
 
   /** A wait learned from the person's own pauses, blended with `prior` while samples are few. */
@@ -152,22 +167,28 @@ export function createTurnEnd(options = {}) {
   const phraseStart = () => Math.max(...breaks.filter((b) => b < count), 0);
   const cueNow = () => readWords(text, { lang: o.lang, phraseStart: phraseStart() });
 
-  function speech(atMs) {
-    if (lastSpeechMs !== null && atMs - lastSpeechMs >= o.pauseMinMs) {
-      learn(atMs - lastSpeechMs, cueNow().group);
+  function speech(atMs, words = false) {
+    const gap = lastSpeechMs === null ? 0 : atMs - lastSpeechMs;
+    if (gap >= o.pauseMinMs) {
+      learn(gap, cueNow().group);
       breaks.push(count);
-    }
+    } else if (gap > 0 && words) keep(learned.gaps, gap);
     if (lastSpeechMs === null || atMs > lastSpeechMs) lastSpeechMs = atMs;
   }
+
+  // Never end inside the gaps between one word's result and the next (slow speech, a slow
+  // recognizer): a quick answer waits at least as long as this person's word gaps.
+  const wordGaps = () => (learned.gaps.length >= 5
+    ? quantile(learned.gaps, o.gapQuantile) + o.marginMs : 0);
 
   /** How long to wait after the last words `said`, and why: {ms, cue, reason}. */
   function waitFor(said = text, start = 0) {
     const { cue, group } = readWords(said, { lang: o.lang, phraseStart: start });
     let ms;
-    if (cue === "hand-over") ms = o.handoverMs;
-    else if (cue === "complete question") ms = o.questionMs;
+    if (cue === "hand-over") ms = Math.max(o.handoverMs, wordGaps());
+    else if (cue === "complete question") ms = Math.max(o.questionMs, wordGaps());
     else if (group === "hesitation") {
-      const base = cue === "list in progress" ? o.listMs : o.hesitationMs;
+      const base = cue === "list in progress" || cue === "topic opener" ? o.listMs : o.hesitationMs;
       ms = personal(learned.hesitation, base, base, o.maxMs);
     } else if (group === "sentence") {
       ms = personal(learned.sentence, o.sentenceMs, o.sentenceMinMs, o.sentenceMaxMs);
@@ -196,7 +217,7 @@ export function createTurnEnd(options = {}) {
      */
     heard(said, atMs, { final = false, spokeAtMs = atMs } = {}) {
       const n = words(said).length;
-      if (n > count) speech(spokeAtMs);
+      if (n > count) speech(spokeAtMs, true);
       if (pendingSince !== null && spokeAtMs >= pendingSince) pendingSince = null;
       text = said;
       count = n;
@@ -216,20 +237,36 @@ export function createTurnEnd(options = {}) {
 
     waitFor: (said = text) => waitFor(said, said === text ? phraseStart() : 0),
 
-    /** Is the turn over at `nowMs`? {end, waitMs, silentMs, cue, reason}. */
+    /**
+     * Is the turn over at `nowMs`? {end, inMs, waitMs, silentMs, cue, reason}; when it is not,
+     * ask again in `inMs` (or sooner, when something is heard).
+     */
     decide(nowMs) {
       if (lastSpeechMs === null) {
-        return { end: false, waitMs: null, silentMs: 0, cue: "nothing heard", reason: "nothing heard yet" };
+        return { end: false, inMs: null, waitMs: null, silentMs: 0, cue: "nothing heard",
+          reason: "nothing heard yet" };
       }
       const silentMs = nowMs - lastSpeechMs;
-      const wait = waitFor(text, phraseStart());
+      const { ms, cue, reason } = waitFor(text, phraseStart());
       if (pendingSince !== null && silentMs < o.maxMs) {
-        return { end: false, waitMs: wait.ms, silentMs, cue: wait.cue, reason: "waiting for the words" };
+        return { end: false, inMs: o.maxMs - silentMs, waitMs: ms, silentMs, cue,
+          reason: "waiting for the words" };
       }
-      return { end: silentMs >= wait.ms, waitMs: wait.ms, silentMs, cue: wait.cue, reason: wait.reason };
+      return { end: silentMs >= ms, inMs: Math.max(0, ms - silentMs), waitMs: ms, silentMs, cue,
+        reason };
     },
 
-    /** Remember a mid-turn pause (e.g. the turn was ended too soon and the person went on). */
+    /**
+     * The turn was ended too soon: the person went on speaking at `atMs`. Learns that pause
+     * (so this person gets more patience) and carries on with the same turn.
+     */
+    resumed(atMs) {
+      if (lastSpeechMs !== null && atMs > lastSpeechMs) learn(atMs - lastSpeechMs, cueNow().group);
+      breaks.push(count);
+      lastSpeechMs = Math.max(lastSpeechMs ?? atMs, atMs);
+    },
+
+    /** Remember a mid-turn pause of `pauseMs` after words of `group` ("sentence", ...). */
     learn,
 
     /** What was learned, small and JSON-safe, for the page to keep on the device. */
@@ -243,8 +280,25 @@ export function createTurnEnd(options = {}) {
 
 const BACKCHANNELS = set("yeah yes yep yup yah ya mm mhm mm-hmm mmhmm uh-huh uhuh hmm hm right "
   + "okay ok sure cool nice true exactly totally gotcha ah oh wow ha haha hahaha heh thanks "
-  + "thank you i see got it fair interesting absolutely definitely indeed alright all good");
-const INTERRUPTS = set("wait stop no nope hold hang actually sorry excuse pause but not");
+  + "interesting absolutely definitely indeed alright uh um er erm");
+// Acknowledgements of more than one word, taken out before the words are counted; while one
+// is still arriving word by word ("that makes ..."), its first words do not count yet.
+const ACKNOWLEDGEMENTS = ["that makes sense", "makes sense", "i see", "got it", "fair enough",
+  "sounds good", "good point", "all good", "thank you", "of course", "i agree"].map((a) => a.split(" "));
+
+function withoutAcknowledgements(heard) {
+  const out = [];
+  for (let i = 0; i < heard.length;) {
+    const ack = ACKNOWLEDGEMENTS.find((a) => a.every((w, j) => heard[i + j] === w));
+    if (ack) i += ack.length;
+    else out.push(heard[(i += 1) - 1]);
+  }
+  const tail = ACKNOWLEDGEMENTS.flatMap((a) => a.slice(0, -1).map((_, n) => a.slice(0, n + 1)))
+    .filter((pre) => endsWith(pre, out) && endsWith(pre, heard))
+    .reduce((longest, pre) => Math.max(longest, pre.length), 0);
+  return out.slice(0, out.length - tail);
+}
+const INTERRUPTS = set("wait stop no nope hold hang actually sorry excuse pause but");
 const QUESTION_WORDS = set("what why how which where who when");
 const LONG_MS = 600; // this much speech is a real turn, unless it is only acknowledgements
 const WORDLESS_MS = 2000; // a sound with no words at all (a laugh) this long is someone talking
@@ -262,6 +316,7 @@ export function isBackchannel(said, speechMs = 0) {
   }
   // Transcribers write sounds as "(laughs)", "[coughs]", "*sigh*".
   const heard = words(said.replace(/[([*][^)\]*]*[)\]*]/g, " "));
+  const content = withoutAcknowledgements(heard).filter((w) => !BACKCHANNELS.has(w));
   if (!heard.length) {
     return speechMs < WORDLESS_MS
       ? { backchannel: true, reason: "a sound with no words" }
@@ -269,7 +324,6 @@ export function isBackchannel(said, speechMs = 0) {
   }
   const stop = heard.find((w) => INTERRUPTS.has(w));
   if (stop) return { backchannel: false, reason: `interrupting word "${stop}"` };
-  const content = heard.filter((w) => !BACKCHANNELS.has(w));
   if (!content.length) return { backchannel: true, reason: `acknowledgement "${heard.join(" ")}"` };
   if (content.length >= 2) return { backchannel: false, reason: "real words" };
   if (QUESTION_WORDS.has(content[0])) return { backchannel: false, reason: "a question" };
