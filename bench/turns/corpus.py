@@ -31,7 +31,7 @@ DATA = ROOT / "tests" / "data" / "turns"
 CACHE = Path(__file__).resolve().parent / ".cache"
 RATE = 16_000
 SEED = 20240611
-VERSION = 4  # bump when the output changes, so stale caches are rebuilt
+VERSION = 7  # bump when the output changes, so stale caches are rebuilt
 
 Audio = npt.NDArray[np.float32]
 
@@ -56,7 +56,7 @@ PAUSE_MEDIAN_S = {
 }
 PAUSE_SIGMA = 0.45
 PAUSE_RANGE_S = (0.4, 3.0)
-TAIL_S = 4.0  # room tone after the true end: longer than any policy waits
+TAIL_S = 6.0  # room tone after the true end: longer than any policy waits
 # espeak-ng spells some backchannels out; these phonemes sound closer.
 PHONEMES = {"mm-hmm": "[[m@m'hm]]", "mhm": "[[m@m'hm]]", "hmm": "[[h'@m]]"}
 
@@ -321,7 +321,7 @@ def render_turn(
         at += audio.size
         if kind is not None:
             seconds = pause_seconds(kind, persona, rng)
-            n = int(round(seconds * RATE))
+            n = round(seconds * RATE)
             seg["pause_after"] = {"kind": kind, "ms": round(n * 1000 / RATE, 1)}
             pauses.append((at, n))
             pieces.append(np.zeros(n, np.float32))
@@ -423,20 +423,21 @@ def build(*, seed: int = SEED, renders: int = 3, jobs: int = 2) -> dict[str, Any
     """Write every clip and the manifest; returns the manifest."""
     noises = Noises()
     lines = read_lines("turns.txt")
-    work = []
+    work: list[tuple[int, int, str, Persona]] = []
     for base, line in enumerate(lines):
         for r in range(renders):
-            persona = PERSONAS[(base + 2 * r) % len(PERSONAS)]
+            # Both halves (split by the parity of `base`) get every persona.
+            persona = PERSONAS[(base // 2 + 2 * r) % len(PERSONAS)]
             work.append((len(work), base, line, persona))
-    barge = []
+    barge: list[tuple[str, str, Persona]] = []
     for line in read_lines("barge.txt"):
         kind, _, text = line.partition(":")
-        for r in range(3 if kind.strip() == "interruption" else 4):
-            barge.append((kind.strip(), text.strip(), PERSONAS[(len(barge) + r) % len(PERSONAS)]))
+        for _ in range(3 if kind.strip() == "interruption" else 4):
+            barge.append((kind.strip(), text.strip(), PERSONAS[len(barge) % len(PERSONAS)]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        turns = list(pool.map(lambda w: render_turn(*w, noises=noises, seed=seed), work))
-        clips = list(pool.map(lambda b: render_barge(b[0], *b[1], noises=noises, seed=seed),
-                              enumerate(barge)))
+        turns = list(pool.map(lambda w: render_turn(w[0], w[1], w[2], w[3], noises, seed), work))
+        clips = list(pool.map(lambda b: render_barge(b[0], b[1][0], b[1][1], b[1][2], noises,
+                                                     seed), enumerate(barge)))
         noise = list(pool.map(lambda k: render_noise(k[0], k[1], noises=noises, seed=seed),
                               enumerate([k for k in NOISE_KINDS for _ in range(4)])))
     manifest = {"version": VERSION, "seed": seed, "sample_rate": RATE,
