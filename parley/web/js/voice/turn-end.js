@@ -1,32 +1,27 @@
-// When has the person finished their turn? Reads the words, not only the silence.
-//
-// Pure: no DOM, no timers, no clock of its own. The page feeds what it hears with the time it
-// heard it (performance.now() in the page, simulated time in tests and benchmarks) and asks
-// decide(now) on its own timer. Each decision says why ("trailing conjunction", ...).
-//
-// English word cues; other languages (and the recorder path with no words) fall back on the
-// person's own pause lengths, learned on the device (exportStats/importStats).
+// When has the person finished their turn? Reads the words, not only the silence. Pure: no
+// DOM, no timers; the page passes the time of what it hears and asks decide(now), which says
+// why. English cues; otherwise (or with no words) the person's own pauses, learned on the device.
 
-// Tuned on half of bench/turns' corpus (`python -m bench.turns.run --tune`), reported on the other.
+// Tuned on half of bench/turns' corpus (python -m bench.turns.run --tune).
 export const DEFAULTS = Object.freeze({
   minMs: 250, // never end sooner than this after the last words
   maxMs: 3500, // never wait longer than this, whatever the words
   handoverMs: 300, // "what do you think?", "that's it"
   questionMs: 350, // a complete question
   sentenceMs: 3000, // a complete sentence, before anything is learned
-  sentenceMinMs: 1000, // ... and the bounds of what learning can make of it
+  sentenceMinMs: 1000, // bounds for what is learned
   sentenceMaxMs: 3000,
   fragmentFactor: 1.3, // a phrase of one or two words: more likely to go on
-  listMs: 2400, // a list in progress, more announced ("two things"), a topic ("so, the icons")
+  listMs: 2400, // a list in progress, "two things", "so, the icons"
   hesitationMs: 3000, // trailing "and", "the", "um", "..."
-  noWordsMs: 2000, // no words to read (recorder path, other languages)
+  noWordsMs: 2000, // nothing to read
   noWordsMinMs: 1200,
-  pauseQuantile: 1, // the learned wait covers this share of the person's recent pauses
-  gapQuantile: 0.8, // a quick answer waits out this share of the gaps between words
+  pauseQuantile: 1, // share of the person's recent pauses a learned wait covers
+  gapQuantile: 0.8, // share of gaps between words a quick answer waits out
   marginMs: 150,
-  priorWeight: 8, // learned pauses count against the defaults like this many samples
-  keepPauses: 40, // learned pauses kept per kind
-  pauseMinMs: 600, // a gap this long between words is a pause; shorter ones are word gaps
+  priorWeight: 8, // the defaults count as this many learned pauses
+  keepPauses: 40,
+  pauseMinMs: 600, // shorter gaps between words are not pauses
   lang: "en",
 });
 
@@ -39,8 +34,7 @@ const FILLER_PAIRS = set("you_know i_mean kind_of sort_of let's_see");
 const CONTINUING = set("and but or so because cause 'cause since then if when while although "
   + "though unless until whereas plus the a an my our your their his her its very really just "
   + "also not i we they he she");
-// ... nor, outside a question, on these ("I think that ..." but "how would you fix that?",
-// "how would you fit it in?", "how far apart should it be?").
+// ... nor, outside a question ("how would you fix that?"), on these.
 const CONTINUING_OUTSIDE_QUESTIONS = set("to of for with without in on at from by about into "
   + "onto over under between through after before is are was were be been being am has have "
   + "had do does did can could would should will shall may might must that this these those "
@@ -71,7 +65,7 @@ function quantile(values, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** What the words say about the turn: {cue, group}. `phrase` is the words since the last pause. */
+/** What the words say: {cue, group}. The phrase is the words since the last pause. */
 export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
   const all = words(text || "");
   const raw = (text || "").trim();
@@ -80,7 +74,7 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
     if (raw.endsWith("?")) return { cue: "complete question", group: "sentence" };
     return { cue: "not English: learned pauses", group: "none" };
   }
-  // A sentence mark in the text (Whisper punctuates; Chrome mostly does not) starts a phrase.
+  // Whisper punctuates; Chrome mostly does not.
   const sentences = raw.split(/[.?!]\s+/);
   const lastSentence = words(sentences[sentences.length - 1]);
   const start = Math.max(phraseStart, all.length - lastSentence.length);
@@ -101,8 +95,8 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
   let first = 0;
   while (first < phrase.length - 1 && LEAD_INS.has(phrase[first])) first += 1;
   const head = phrase.slice(first);
-  // "should we ...", "how would you ...", "which one feels ...", "what's missing": a question;
-  // "is hidden at the bottom" (after a pause mid-clause) and "what I did was" are not.
+  // "should we", "how would you", "which one feels", "what's": but not "is hidden" (after a
+  // pause mid-clause) or "what I did".
   const asks = raw.endsWith("?") || (head.length >= 2 && head[0].includes("'") && WH.has(head[0]))
     || (head.length >= 3 && ((AUX.has(head[0]) && SUBJECTS.has(head[1]))
       || (WH.has(head[0]) && AUX.has(head[1]))
@@ -111,26 +105,20 @@ export function readWords(text, { lang = "en", phraseStart = 0 } = {}) {
     return { cue: `trailing "${last}"`, group: "hesitation" };
   }
   if (asks) return { cue: "complete question", group: "sentence" };
-  // "First, ..." / "second, ..." opens a list item; "two things" announces more to come.
-  const item = head[0];
   const recent = all.slice(Math.max(0, start - 12)).join(" ");
-  const closed = phrase.some((w) => CLOSERS.has(w));
-  if ((ORDINALS.has(item) || ANNOUNCED.test(recent)) && !closed) {
+  if ((ORDINALS.has(head[0]) || ANNOUNCED.test(recent)) && !phrase.some((w) => CLOSERS.has(w))) {
     return { cue: "list in progress", group: "hesitation" };
   }
-  // "So, the password rules." introduces a topic.
+  // "So, the password rules."
   if (first > 0 && phrase.length <= 4) return { cue: "topic opener", group: "hesitation" };
   if (phrase.length < 3) return { cue: "short fragment", group: "sentence" };
   return { cue: "complete sentence", group: "sentence" };
 }
 
-/**
- * End-of-turn decisions for one person. `stats` (from exportStats) carries what was learned
- * about their pauses; any DEFAULTS key can be overridden.
- */
+/** End-of-turn decisions for one person: options are DEFAULTS overrides and `stats`. */
 export function createTurnEnd(options = {}) {
   const o = { ...DEFAULTS, ...options };
-  // Pauses by what came before them, all pauses ("none"), and gaps between words.
+  // Pauses by what came before, all pauses ("none"), gaps between words.
   const learned = { sentence: [], hesitation: [], none: [], gaps: [] };
   const stats = options.stats;
   if (stats?.version === 1) {
@@ -139,10 +127,10 @@ export function createTurnEnd(options = {}) {
     }
   }
   let text = "";
-  let count = 0; // words heard so far
-  let breaks = [0]; // word counts at which a phrase ended (a pause, or a final result)
-  let lastSpeechMs = null; // when words or voice were last heard
-  let pendingSince = null; // words are on their way for the pause that began then
+  let count = 0; // words so far
+  let breaks = [0]; // word counts where a phrase ended (a pause, a final result)
+  let lastSpeechMs = null;
+  let pendingSince = null; // words are coming for the pause that began then
 
   function keep(list, ms) {
     list.push(Math.round(ms));
@@ -154,7 +142,7 @@ export function createTurnEnd(options = {}) {
     if (group !== "none") keep(learned.none, pauseMs);
   }
 
-  /** A wait learned from the person's own pauses, blended with `prior` while samples are few. */
+  // The person's own pauses, blended with the prior while they are few.
   function personal(list, prior, low, high) {
     const q = quantile(list, o.pauseQuantile);
     const mine = q === null ? prior : q + o.marginMs;
@@ -163,7 +151,6 @@ export function createTurnEnd(options = {}) {
     return Math.round(Math.min(high, Math.max(low, blended)));
   }
 
-  // The latest phrase starts after the last break before the last word.
   const phraseStart = () => Math.max(...breaks.filter((b) => b < count), 0);
   const cueNow = () => readWords(text, { lang: o.lang, phraseStart: phraseStart() });
 
@@ -176,12 +163,11 @@ export function createTurnEnd(options = {}) {
     if (lastSpeechMs === null || atMs > lastSpeechMs) lastSpeechMs = atMs;
   }
 
-  // Never end inside the gaps between one word's result and the next (slow speech, a slow
-  // recognizer): a quick answer waits at least as long as this person's word gaps.
+  // A quick answer still waits out the gaps between words (slow speech, slow recognizer).
   const wordGaps = () => (learned.gaps.length >= 5
     ? quantile(learned.gaps, o.gapQuantile) + o.marginMs : 0);
 
-  /** How long to wait after the last words `said`, and why: {ms, cue, reason}. */
+  /** How long to wait after `said`, and why: {ms, cue, reason}. */
   function waitFor(said = text, start = 0) {
     const { cue, group } = readWords(said, { lang: o.lang, phraseStart: start });
     let ms;
@@ -201,7 +187,7 @@ export function createTurnEnd(options = {}) {
   }
 
   return {
-    /** A new turn: forget the words, keep what was learned. */
+    /** A new turn: words forgotten, pauses kept. */
     start() {
       text = "";
       count = 0;
@@ -211,9 +197,8 @@ export function createTurnEnd(options = {}) {
     },
 
     /**
-     * Words so far in this turn (final and interim together). `spokeAtMs`: when those words
-     * were spoken, if known and earlier than `atMs` (a transcript that arrives after a pause).
-     * `final`: the recognizer closed a phrase (Chrome's final result): the next words start one.
+     * All words of the turn so far (finals and interim). `spokeAtMs`: when they were said, if
+     * before `atMs` (a late transcript). `final`: the recognizer closed a phrase.
      */
     heard(said, atMs, { final = false, spokeAtMs = atMs } = {}) {
       const n = words(said).length;
@@ -225,22 +210,19 @@ export function createTurnEnd(options = {}) {
       if (breaks.length > 64) breaks = breaks.slice(-32);
     },
 
-    /** Voice activity without words (a VAD frame of speech at `atMs`). */
+    /** Speech heard by a VAD, no words. */
     voice(atMs) {
       speech(atMs);
     },
 
-    /** A transcript of the speech before `atMs` is on its way: do not end before it comes. */
+    /** Words for the speech before `atMs` are coming: do not end without them. */
     awaitWords(atMs) {
       pendingSince = atMs;
     },
 
     waitFor: (said = text) => waitFor(said, said === text ? phraseStart() : 0),
 
-    /**
-     * Is the turn over at `nowMs`? {end, inMs, waitMs, silentMs, cue, reason}; when it is not,
-     * ask again in `inMs` (or sooner, when something is heard).
-     */
+    /** Is the turn over? {end, inMs (ask again then), waitMs, silentMs, cue, reason}. */
     decide(nowMs) {
       if (lastSpeechMs === null) {
         return { end: false, inMs: null, waitMs: null, silentMs: 0, cue: "nothing heard",
@@ -256,20 +238,17 @@ export function createTurnEnd(options = {}) {
         reason };
     },
 
-    /**
-     * The turn was ended too soon: the person went on speaking at `atMs`. Learns that pause
-     * (so this person gets more patience) and carries on with the same turn.
-     */
+    /** Ended too soon: they went on at `atMs`. Learns the pause; the turn carries on. */
     resumed(atMs) {
       if (lastSpeechMs !== null && atMs > lastSpeechMs) learn(atMs - lastSpeechMs, cueNow().group);
       breaks.push(count);
       lastSpeechMs = Math.max(lastSpeechMs ?? atMs, atMs);
     },
 
-    /** Remember a mid-turn pause of `pauseMs` after words of `group` ("sentence", ...). */
+    /** learn(pauseMs, group): a mid-turn pause after "sentence" or "hesitation" words. */
     learn,
 
-    /** What was learned, small and JSON-safe, for the page to keep on the device. */
+    /** What was learned, JSON-safe, to keep on the device. */
     exportStats() {
       return { version: 1, pauses: Object.fromEntries(Object.entries(learned).map(([k, v]) => [k, [...v]])) };
     },
@@ -281,10 +260,27 @@ export function createTurnEnd(options = {}) {
 const BACKCHANNELS = set("yeah yes yep yup yah ya mm mhm mm-hmm mmhmm uh-huh uhuh hmm hm right "
   + "okay ok sure cool nice true exactly totally gotcha ah oh wow ha haha hahaha heh thanks "
   + "interesting absolutely definitely indeed alright uh um er erm");
-// Acknowledgements of more than one word, taken out before the words are counted; while one
-// is still arriving word by word ("that makes ..."), its first words do not count yet.
+// Not counted as words, nor their first words while they arrive ("that makes ...").
 const ACKNOWLEDGEMENTS = ["that makes sense", "makes sense", "i see", "got it", "fair enough",
   "sounds good", "good point", "all good", "thank you", "of course", "i agree"].map((a) => a.split(" "));
+
+// Transcribers repeat themselves on short sounds ("got it. got it. got", "shia shia sh").
+function collapse(heard) {
+  const out = [];
+  for (const w of heard) {
+    const prev = out[out.length - 1];
+    if (prev && prev !== w && prev.startsWith(w)) continue;
+    out.push(w);
+    for (let n = 1; n <= 3; n += 1) {
+      const tail = out.slice(-n).join(" ");
+      if (out.length >= 2 * n && tail === out.slice(-2 * n, -n).join(" ")) {
+        out.length -= n;
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 function withoutAcknowledgements(heard) {
   const out = [];
@@ -300,13 +296,12 @@ function withoutAcknowledgements(heard) {
 }
 const INTERRUPTS = set("wait stop no nope hold hang actually sorry excuse pause but");
 const QUESTION_WORDS = set("what why how which where who when");
-const LONG_MS = 600; // this much speech is a real turn, unless it is only acknowledgements
-const WORDLESS_MS = 2000; // a sound with no words at all (a laugh) this long is someone talking
+const LONG_MS = 600; // more speech than this is a real turn, unless only acknowledgements
+const WORDLESS_MS = 2000; // a sound with no words (a laugh) longer than this is talking
 
 /**
- * While Parley speaks: is this sound a backchannel ("yeah", a cough) rather than an
- * interruption? `said` is the words heard (null when there is no recognizer, "" when it heard
- * no words); `speechMs` how long the person has been making sound. Returns {backchannel, reason}.
+ * While Parley speaks, is this a backchannel ("yeah", a cough), not an interruption? `said`:
+ * the words (null: no recognizer; "": none heard); `speechMs`: how long the sound has lasted.
  */
 export function isBackchannel(said, speechMs = 0) {
   if (said === null || said === undefined) {
@@ -314,8 +309,8 @@ export function isBackchannel(said, speechMs = 0) {
       ? { backchannel: true, reason: `${Math.round(speechMs)} ms of sound, no words yet` }
       : { backchannel: false, reason: `over ${LONG_MS} ms of speech` };
   }
-  // Transcribers write sounds as "(laughs)", "[coughs]", "*sigh*".
-  const heard = words(said.replace(/[([*][^)\]*]*[)\]*]/g, " "));
+  // "(laughs)", "[coughs]", "*sigh*"
+  const heard = collapse(words(said.replace(/[([*][^)\]*]*[)\]*]/g, " ")));
   const content = withoutAcknowledgements(heard).filter((w) => !BACKCHANNELS.has(w));
   if (!heard.length) {
     return speechMs < WORDLESS_MS
