@@ -203,6 +203,7 @@ def report(node: Node, manifest: dict[str, Any], turns: list[dict[str, Any]],
     print()
 
     kinds(browser, "browser, turn-end.js")
+    points(node, half, ids, words is not None)
     personas(node, half, ids)
     curve(chrome, frames["silero"], half)
     print()
@@ -229,6 +230,22 @@ def kinds(s: Score, name: str) -> None:
     total = sum(s.cut_kinds.values())
     shown = ", ".join(f"{k} {n}" for k, n in sorted(s.cut_kinds.items(), key=lambda kv: -kv[1]))
     print(f"Cut-offs by where they happened ({name}): {shown or 'none'} ({total} turns)")
+
+
+def points(node: Node, half: list[dict[str, Any]], ids: list[str], words: bool) -> None:
+    """Other operating points: less patience after a complete sentence (all else as shipped)."""
+    print("Patience after a complete sentence (prior = ceiling), everything else as shipped:")
+    for ms in (1200, 1800, 2400, 3000):
+        options = {"sentenceMs": ms, "sentenceMaxMs": ms, "sentenceMinMs": min(ms, 1000)}
+        line = f"  {ms:5} ms"
+        for name, prefix in (("browser", "b:"), ("recorder+words", "w:")):
+            if prefix == "w:" and not words:
+                continue
+            ends = node.ends([f"{prefix}{i}" for i in ids], options)
+            sc = simulate.score(half, by_id(half, prefix, ends))
+            line += (f"   {name} cut-off {sc.cutoff:5.1%} p50 {sc.delay(50):5.0f} "
+                     f"p95 {sc.delay(95):5.0f}")
+        print(line)
 
 
 def personas(node: Node, half: list[dict[str, Any]], ids: list[str]) -> None:
