@@ -234,8 +234,9 @@ export function createTurnEnd(options = {}) {
         return { end: false, inMs: o.maxMs - silentMs, waitMs: ms, silentMs, cue,
           reason: "waiting for the words" };
       }
-      return { end: silentMs >= ms, inMs: Math.max(0, ms - silentMs), waitMs: ms, silentMs, cue,
-        reason };
+      // Half a millisecond of slack: a timer set for `inMs` may fire a hair early.
+      return { end: silentMs >= ms - 0.5, inMs: Math.max(0, ms - silentMs), waitMs: ms, silentMs,
+        cue, reason };
     },
 
     /** Ended too soon: they went on at `atMs`. Learns the pause; the turn carries on. */
