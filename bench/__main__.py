@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench import local_model, offline_eval, offline_voice, performance
+from bench.turns import run as turn_taking
 
 
 def main() -> None:
@@ -13,6 +14,8 @@ def main() -> None:
     offline_eval.main()
     print()
     offline_voice.main([])
+    print()
+    turn_taking.main([])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from parley.routes import (
     conversation,
     health,
     history_off,
+    listen,
     metrics,
     realtime,
     speech,
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(conversation.router)
     app.include_router(brief.router)
     app.include_router(transcribe.router)
+    app.include_router(listen.router)
     app.include_router(speech.router)
     app.include_router(realtime.router)
     if settings.database_url is not None:

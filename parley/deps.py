@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, WebSocket
 from pydantic import SecretStr
 
 from parley import errors
@@ -38,6 +38,28 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_ws_services(websocket: WebSocket) -> Services:
+    """The app's collaborators, for a WebSocket route."""
+    services: Services = websocket.app.state.services
+    return services
+
+
+WsServicesDep = Annotated[Services, Depends(get_ws_services)]
+
+
+async def get_ws_speech(services: WsServicesDep) -> SpeechServices:
+    """The speech engines, for a WebSocket route (tests may override this dependency)."""
+    return services.speech
+
+
+WsSpeechDep = Annotated[SpeechServices, Depends(get_ws_speech)]
+
+
+def websocket_client(websocket: WebSocket) -> str:
+    """A WebSocket's client address (the trusted proxy's view of it)."""
+    return websocket.client.host if websocket.client else "unknown"
 
 
 async def get_settings(request: Request) -> Settings:

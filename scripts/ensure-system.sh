@@ -8,6 +8,8 @@ set -eu
 need=""
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v espeak-ng >/dev/null 2>&1 || need="$need espeak-ng"
+# sox mixes silences and room noise into the turn-taking corpus (bench/turns).
+command -v sox >/dev/null 2>&1 || need="$need sox"
 # nginx for the two-instance scale test; ab (apache2-utils) and wrk for load and benchmarks.
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx"
 command -v ab >/dev/null 2>&1 || need="$need apache2-utils"

@@ -59,6 +59,8 @@ class Node:
         if self._proc.stdin:
             self._proc.stdin.close()
         self._proc.wait(timeout=10)
+        if self._proc.stdout:
+            self._proc.stdout.close()
 
 
 def verdict(value: float, goal: float) -> str:

@@ -105,7 +105,7 @@ async def transcribe(
     upload = await read_upload(
         request.headers, request.stream(), max_audio_bytes=settings.max_audio_bytes
     )
-    language = _language(upload.fields.get("language"))
+    language = language_hint(upload.fields.get("language"))
     provider = _provider(upload.fields.get("provider"))
     container = check_audio(upload.audio, upload.content_type)
     check_length(upload.audio, container, settings.max_audio_seconds)
@@ -182,7 +182,7 @@ def _provider(value: str | None) -> Literal["openai", "local"] | None:
     return cast(Literal["openai", "local"], value)
 
 
-def _language(value: str | None) -> str | None:
+def language_hint(value: str | None) -> str | None:
     """`en-US` -> `en`; None when no usable hint was given.
 
     A hint is only a hint: a browser under `LANG=C` reports its language as "C" (WebKitGTK

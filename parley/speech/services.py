@@ -33,6 +33,8 @@ class SpeechServices:
     openai_tts: TextToSpeech | None = None
     local_stt: SpeechToText | None = None
     local_tts: TextToSpeech | None = None
+    # A live ear for the recorder path (Silero VAD over a WebSocket, /api/listen).
+    stream: bool = False
     # Local engines own threads; they are closed with the app.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
@@ -45,7 +47,8 @@ class SpeechServices:
     def health(self) -> dict[str, Any]:
         """The `speech` part of /api/health."""
         return {
-            "stt": {"openai": self.openai_stt is not None, "local": _label(self.local_stt)},
+            "stt": {"openai": self.openai_stt is not None, "local": _label(self.local_stt),
+                    "stream": self.stream},
             "tts": {"openai": self.openai_tts is not None, "local": _label(self.local_tts)},
         }
 
@@ -78,6 +81,8 @@ async def build_speech(settings: Settings, client: AsyncOpenAI) -> SpeechService
         if engine is not None:
             speech.closers.append(engine.aclose)
     speech.local_stt, speech.local_tts = whisper, piper
+    # The streaming ear needs Silero's model, which faster-whisper carries.
+    speech.stream = extras.whisper_installed()
     if piper is None and settings.local_tts in ("auto", "espeak"):
         speech.local_tts = _find_espeak()
     return speech

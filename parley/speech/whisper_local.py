@@ -24,6 +24,11 @@ MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 SAMPLE_RATE = 16_000
 # Far beyond one spoken turn; stops a tiny low-bitrate upload from decoding into hours.
 MAX_SECONDS = 120.0  # the default cap; PARLEY_MAX_AUDIO_SECONDS sets it
+# Quick words at a pause: a 10 s encoder window, and faster-whisper's own thresholds for
+# "no speech here" (looser on log-probability: a phrase cut at a pause reads oddly).
+QUICK_WINDOW_S = 10
+QUICK_NO_SPEECH = 0.6
+QUICK_MIN_LOGPROB = -1.5
 
 
 class WhisperUnavailable(Exception):
@@ -151,6 +156,64 @@ class WhisperSTT:
             language=info.language if text else language,
             duration_ms=round(samples.size * 1000 / SAMPLE_RATE),
         )
+
+    async def transcribe_samples(self, samples: Any, language: str | None = None) -> Transcript:
+        """The words in 16 kHz float samples already cut to the speech (a streamed turn)."""
+        hint = language if language in self._languages else None
+        stop = threading.Event()
+        try:
+            return await self._worker.run(self._from_samples, samples, hint, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def _from_samples(self, samples: Any, language: str | None, stop: threading.Event
+                      ) -> Transcript:
+        segments, info = self._model.transcribe(
+            samples, language=language, beam_size=1, without_timestamps=True,
+            condition_on_previous_text=False, vad_filter=True,
+        )
+        parts: list[str] = []
+        for segment in segments:
+            if stop.is_set():
+                break
+            parts.append(segment.text)
+        text = "".join(parts).strip()
+        return Transcript(text=text, language=info.language if text else language,
+                          duration_ms=round(len(samples) * 1000 / SAMPLE_RATE))
+
+    async def quick_words(self, samples: Any) -> str:
+        """A fast first look at a few seconds of speech (for reading a pause), or ""."""
+        return await self._worker.run(self._quick, samples)
+
+    def _quick(self, samples: Any) -> str:
+        # Whisper pads every input to a 30 s window, so 2 s of speech costs as much as 30;
+        # CTranslate2 takes a shorter mel window (whisper.cpp's `audio_ctx`). Measured on
+        # bench/turns' corpus: 145-195 ms for 1-5 s of speech instead of 520-590 ms, with
+        # nearly the same words. A short window invites repeats and words made up for a
+        # laugh: the length is capped, repeats forbidden, doubtful output dropped.
+        import ctranslate2  # type: ignore[import-untyped, unused-ignore]  # untyped
+        import numpy as np
+        from faster_whisper.tokenizer import Tokenizer  # type: ignore[import-untyped]
+
+        model = self._model
+        seconds = max(QUICK_WINDOW_S, int(np.ceil(len(samples) / SAMPLE_RATE)) + 1)
+        padded = np.zeros(seconds * SAMPLE_RATE, dtype=np.float32)
+        padded[: len(samples)] = samples[: seconds * SAMPLE_RATE]
+        mel = model.feature_extractor(padded)[:, : seconds * 100]
+        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="en")
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
+        result = model.model.generate(
+            features, [[*tokenizer.sot_sequence, tokenizer.no_timestamps]], beam_size=1,
+            max_length=int(6 * len(samples) / SAMPLE_RATE) + 10, suppress_blank=True,
+            suppress_tokens=[-1], no_repeat_ngram_size=3, return_scores=True,
+            return_no_speech_prob=True,
+        )[0]
+        tokens = result.sequences_ids[0]
+        logprob = result.scores[0] / max(1, len(tokens))  # summed log-probabilities
+        if result.no_speech_prob > QUICK_NO_SPEECH or logprob < QUICK_MIN_LOGPROB:
+            return ""
+        return str(tokenizer.decode(tokens)).strip()
 
     async def aclose(self) -> None:
         """Stop the worker thread."""

@@ -63,13 +63,20 @@ def recording_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathF
     browser.close()
 
 
+# Live: the microphone streams to the server's ear (Silero VAD, words at each pause). Recorded:
+# a browser without AudioWorklets records the turn and sends it whole (the fallback).
+EARS = {"live": "", "recorded": "delete window.AudioWorkletNode;"}
+
+
+@pytest.mark.parametrize("ear", sorted(EARS))
 def test_a_home_screen_style_voice_turn_with_local_models_only(
-    recording_browser: Browser, serve: Callable[..., LiveServer]
+    recording_browser: Browser, serve: Callable[..., LiveServer], ear: str
 ) -> None:
     server = serve(local_model="auto", local_stt="auto", local_tts="piper")
     context = recording_browser.new_context(**IPHONE)
     context.add_init_script(path=str(FAKES))
     context.add_init_script(script=INIT)
+    context.add_init_script(script=EARS[ear])
     context.add_init_script(script=(
         "localStorage.setItem('parley.settings', JSON.stringify("
         "{pauseSeconds: 0.8, speakWith: 'server', turns: 'push-to-talk'}))"
@@ -86,7 +93,7 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.down()  # held, as push-to-talk: the pause after the words ends the turn
         expect(mic).to_have_attribute("data-state", "listening")
-        shot(page, "14-recording")
+        shot(page, f"14-recording-{ear}")
         # Silence after the words ends the turn; Whisper hears it; the offline model answers.
         user = page.get_by_test_id("message").first
         try:
@@ -102,7 +109,7 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
         # The answer is spoken through server audio (Piper), not the browser's voices.
         page.wait_for_function("() => window.__played.length >= 1", timeout=30000)
         assert page.evaluate("window.__spoken.length") == 0
-        shot(page, "15-recorded-turn-answered")
+        shot(page, f"15-recorded-turn-answered-{ear}")
         # The microphone was released when the turn ended: Parley speaks with it closed.
         expect(mic).to_have_attribute("data-state", "speaking")
         assert page.evaluate("window.__streams.length") == 1

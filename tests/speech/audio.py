@@ -111,3 +111,21 @@ def decode_pcm(audio: bytes) -> tuple[int, int]:
         rate = source.streams.audio[0].codec_context.sample_rate
         samples = sum(frame.samples for frame in source.decode(audio=0))
     return rate, samples
+
+
+def spoken_pcm(*parts: str | float) -> bytes:
+    """16 kHz 16-bit mono PCM, as the page's AudioWorklet streams it: each string spoken by
+    espeak-ng, each number that many seconds of silence."""
+    import numpy as np
+
+    from parley.speech.codec import decode_mono
+
+    pieces = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(decode_mono(espeak_wav(part), "wav", sample_rate=16_000,
+                                      max_seconds=60))
+        else:
+            pieces.append(np.zeros(int(part * 16_000), dtype=np.float32))
+    audio = np.concatenate(pieces)
+    return np.clip(np.round(audio * 32767), -32768, 32767).astype("<i2").tobytes()

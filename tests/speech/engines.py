@@ -7,9 +7,9 @@ import functools
 import os
 from typing import TYPE_CHECKING
 
-from fastapi import Request
+from fastapi import Request, WebSocket
 
-from parley.deps import get_speech
+from parley.deps import get_speech, get_ws_speech
 from parley.speech.base import SpeechToText, TextToSpeech
 from parley.speech.pcm import local_formats
 from parley.speech.piper_local import PiperTTS, load_voice
@@ -50,4 +50,11 @@ def use_local_models(
             built, local_stt=stt or whisper(), local_tts=tts or piper(), closers=[]
         )
 
+    async def ws_speech_with_models(websocket: WebSocket) -> SpeechServices:
+        built: SpeechServices = websocket.app.state.services.speech
+        return dataclasses.replace(
+            built, local_stt=stt or whisper(), local_tts=tts or piper(), closers=[]
+        )
+
     server.app.dependency_overrides[get_speech] = speech_with_models
+    server.app.dependency_overrides[get_ws_speech] = ws_speech_with_models

@@ -160,6 +160,13 @@ export async function realtimeCall(url, secret, offerSdp, signal) {
   return response.text();
 }
 
+/** The server's live ear for the recorder path (a WebSocket; see voice/streamer.js). */
+export function listen() {
+  const url = new URL(`${BASE}/api/listen`, window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return new WebSocket(url);
+}
+
 /** Server-side history (only when the server keeps it). */
 export const sessions = {
   async list(device, cursor) {

@@ -56,6 +56,12 @@ view.on("micTap", () => {
   }
 });
 view.on("micDown", () => talk.press());
+view.on("holdStart", () => { if (!calls.active && !calls.chosen) talk.hold(true); });
+view.on("holdEnd", () => talk.hold(false));
+view.on("stop", () => {
+  calls.hangUp();
+  talk.stopLoop();
+});
 view.on("micUp", () => talk.release());
 view.on("hangUp", () => calls.hangUp());
 view.on("send", (text) => {

@@ -7,13 +7,17 @@ const SETTINGS = `${P}settings`;
 const KEY = `${P}apiKey`;
 const ACCESS = `${P}accessCode`;
 const DEVICE = `${P}device`;
+const PAUSES = `${P}pauses`;
 
 const DEFAULT_SETTINGS = Object.freeze({
   mode: "sparring",
   provider: "auto",
   turns: "hands-free",
-  pauseSeconds: 1.5,
-  voiceBarge: false,
+  // Patience after a finished sentence; after "and...", "um" or a list Parley waits longer
+  // (voice/turn-end.js), and it learns this person's own pauses.
+  pauseSeconds: 3,
+  // Talking over Parley: "auto" (with headphones, where it cannot hear itself), "on", "off".
+  voiceBarge: "auto",
   listenWith: "auto",
   speakWith: "auto",
   style: "cascade",
@@ -83,6 +87,19 @@ export function loadAccessCode() {
 export function saveAccessCode(code) {
   if (code) write(localStorage, ACCESS, code);
   else localStorage.removeItem(ACCESS);
+}
+
+/** What turn-end.js learned of this person's pauses (JSON-safe), or undefined. */
+export function loadPauses() {
+  return read(localStorage, PAUSES, undefined);
+}
+
+export function savePauses(stats) {
+  try {
+    write(localStorage, PAUSES, stats);
+  } catch {
+    // Full storage: the pauses are worth less than a conversation; keep going without.
+  }
 }
 
 /** A random 256-bit secret naming this device to the server's history (never shown). */

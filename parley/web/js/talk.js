@@ -4,9 +4,18 @@
 
 import * as api from "./api.js";
 import { errorAction, PHASE_STATUS } from "./status.js";
+import * as store from "./store.js";
+import { headphones, watchHeadphones } from "./voice/capabilities.js";
 import { createEngines } from "./voice/engines.js";
 
+// A language hint the server can use, or none: under LANG=C a browser reports "C" (WebKitGTK
+// does), and a hint is never worth a turn.
+const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/i;
+const languageHint = () => (LANGUAGE_TAG.test(navigator.language || "") ? navigator.language
+  : undefined);
+
 export function createTalk({ view, thread, settings, auth, health, history }) {
+  watchHeadphones();
   let phase = "idle";
   let transcribing = false; // the recorder's turn is at the server being transcribed
   let controller = null; // aborts the reply being fetched
@@ -14,18 +23,30 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   let heardAt = 0; // when the person's turn ended, for the latency readout
   let lastTurnByVoice = false;
   let spokenText = ""; // what Parley is saying, to tell its own echo from the person
+  let overSince = 0; // when the person began talking over Parley (for barge-in)
+  let holding = false; // the person holds the floor: no pause ends the turn
 
   function setPhase(next) {
     phase = next;
     view.setMicState(next);
     view.setStatus(PHASE_STATUS[next]);
     if (next !== "listening") view.setInterim("");
+    // Hands-free goes round by itself: a Stop is always in sight while it does.
+    view.setStopVisible(next !== "idle" && settings().turns === "hands-free");
   }
 
   const engines = createEngines({
     settings, auth, health,
     serverAudio,
-    transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined, navigator.language),
+    transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined, languageHint()),
+    listenSocket: api.listen,
+    listenStart: () => {
+      const { apiKey, accessCode } = auth();
+      const provider = settings().provider === "local" ? "local" : undefined;
+      return { apiKey, accessCode, language: languageHint(), provider };
+    },
+    pauses: { load: store.loadPauses, save: store.savePauses },
+    held: () => holding,
     speakerEvents: {
       onStart() {
         if (heardAt) view.setLatency(performance.now() - heardAt);
@@ -88,24 +109,37 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     listener.start();
   }
 
-  // "Interrupt by talking": while Parley speaks the listener keeps running, and only words
-  // that are not Parley's own (its echo through the speaker) count as the person talking.
+  // "Interrupt by talking": while Parley speaks the listener keeps running. Words that are
+  // Parley's own (its echo through the speaker) do not count, and neither does a "yeah",
+  // "mm-hmm", a cough or a laugh (turn-end.js's isBackchannel): real words do.
   function monitoring() {
     const s = settings();
     const listener = engines.listener;
-    return s.voiceBarge && s.turns === "hands-free" && lastTurnByVoice
+    return voiceBargeOn() && s.turns === "hands-free" && lastTurnByVoice
       && listener && listener.kind === "browser" && !listener.active;
   }
 
-  function isThePerson(text) {
+  /** Talking over Parley: as the person chose, or (automatic) only with headphones. */
+  function voiceBargeOn() {
+    const choice = settings().voiceBarge;
+    if (choice === "on" || choice === true) return true;
+    if (choice === "off") return false;
+    return headphones();
+  }
+
+  /** The person's words, without the ones Parley itself is saying (its echo). */
+  function notEcho(text) {
     const said = new Set(spokenText.toLowerCase().match(/[a-z']+/g) || []);
-    const words = text.toLowerCase().match(/[a-z']+/g) || [];
-    return words.filter((w) => !said.has(w)).length >= 2;
+    return (text.toLowerCase().match(/[a-z']+/g) || []).filter((w) => !said.has(w)).join(" ");
   }
 
   function heard(text) {
     if (phase === "speaking" || phase === "thinking") {
-      if (!settings().voiceBarge || !isThePerson(text)) return;
+      if (!voiceBargeOn()) return;
+      overSince ||= performance.now();
+      const verdict = engines.isBackchannel(notEcho(text), performance.now() - overSince);
+      if (verdict.backchannel) return;
+      overSince = 0;
       bargeIn({ listen: false, keepListener: true });
       setPhase("listening");
     }
@@ -114,6 +148,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
 
   function turnEnded(text) {
     view.setInterim("");
+    overSince = 0;
     const transcribed = transcribing;
     transcribing = false;
     if (!transcribed && (phase === "speaking" || phase === "thinking")) {
@@ -262,6 +297,16 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     if (listen) startListening();
   }
 
+  /** Stop the hands-free loop at once: nothing sent, speech stopped, microphone released. */
+  function stopLoop() {
+    holding = false;
+    transcribing = false;
+    engines.listener?.abort();
+    bargeIn({ listen: false });
+    lastTurnByVoice = false; // the next reply is not followed by listening again
+    view.setStatus("Stopped. Tap the mic when you're ready.");
+  }
+
   return {
     /** The talk button: start, finish the turn now, or barge in. */
     tap() {
@@ -286,6 +331,16 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
       heardAt = performance.now();
       lastTurnByVoice = false;
       sendTurn(text);
+    },
+    /** The Stop control. */
+    stopLoop,
+    /** A long press on the mic in hands-free: hold the floor however long the pause. */
+    hold(on) {
+      engines.speaker.unlock();
+      holding = on;
+      if (on && phase === "idle") startListening();
+      else if (on && (phase === "thinking" || phase === "speaking")) bargeIn({ listen: true });
+      else if (!on) engines.listener?.released?.();
     },
     /** Stop everything at once (new conversation, switching, a call starting). */
     stop() {

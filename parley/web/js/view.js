@@ -3,6 +3,8 @@
 
 import { $, el, events, renderMarkdown } from "./dom.js";
 
+const HOLD_MS = 450; // a press this long holds the floor (hands-free)
+
 const MIC_LABELS = {
   idle: "Start talking",
   listening: "Finish talking",
@@ -36,16 +38,31 @@ export function createView() {
   let realtime = false;
   const { on: listen, emit: on } = events();
 
-  // Talk button: a tap toggles; in push-to-talk a press holds the turn open.
+  // Talk button: a tap toggles; in push-to-talk a press holds the turn open; in hands-free a
+  // long press holds the floor (no pause ends the turn until it is let go).
   let holding = false;
   let pushToTalk = false;
+  let longPress = null; // hands-free: the timer that turns a press into a hold
+  let heldFloor = false;
   mic.addEventListener("pointerdown", (event) => {
-    if (!pushToTalk || event.button > 0) return;
-    holding = true;
-    mic.setPointerCapture?.(event.pointerId);
-    on("micDown")();
+    if (event.button > 0) return;
+    if (pushToTalk) {
+      holding = true;
+      mic.setPointerCapture?.(event.pointerId);
+      on("micDown")();
+      return;
+    }
+    clearTimeout(longPress);
+    longPress = setTimeout(() => {
+      heldFloor = true;
+      mic.setPointerCapture?.(event.pointerId);
+      on("holdStart")();
+    }, HOLD_MS);
   });
   const release = () => {
+    clearTimeout(longPress);
+    longPress = null;
+    if (heldFloor) on("holdEnd")();
     if (!holding) return;
     holding = false;
     on("micUp")();
@@ -53,10 +70,16 @@ export function createView() {
   mic.addEventListener("pointerup", release);
   mic.addEventListener("pointercancel", release);
   mic.addEventListener("click", (event) => {
+    // A hold already acted (and its release is not a tap).
+    if (heldFloor) {
+      heldFloor = false;
+      return;
+    }
     // In push-to-talk, a pointer press already acted; a keyboard click (detail 0) did not.
     if (pushToTalk && event.detail !== 0) return;
     on("micTap")();
   });
+  $("#stop").addEventListener("click", () => on("stop")());
   mic.addEventListener("contextmenu", (event) => event.preventDefault());
 
   form.addEventListener("submit", (event) => {
@@ -146,6 +169,10 @@ export function createView() {
     setRealtime(on) {
       realtime = on;
       this.setMicState(mic.dataset.state);
+    },
+    /** Hands-free is going round: show the Stop control. */
+    setStopVisible(visible) {
+      $("#stop").hidden = !visible;
     },
     /** A realtime call is on: show the End call button. */
     setCallActive(active) {

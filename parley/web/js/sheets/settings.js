@@ -26,7 +26,7 @@ export function createSettingsSheet() {
     pauseSeconds: Number(pause.value),
     rate: Number(rate.value),
     voice: voice.value,
-    voiceBarge: $("#voice-barge").checked,
+    voiceBarge: $("#voice-barge").value,
     listenWith: listenWith.value,
     speakWith: speakWith.value,
     rememberKey: remember.checked,
@@ -75,7 +75,9 @@ export function createSettingsSheet() {
       form.elements.turns.value = settings.turns;
       pause.value = String(settings.pauseSeconds);
       rate.value = String(settings.rate);
-      $("#voice-barge").checked = settings.voiceBarge;
+      // Before it was a choice of three, it was a checkbox: on, or (unticked) automatic.
+      $("#voice-barge").value = settings.voiceBarge === true ? "on"
+        : ["on", "off"].includes(settings.voiceBarge) ? settings.voiceBarge : "auto";
       remember.checked = settings.rememberKey;
       // The saved key is never put back into the page: only whether one is set.
       keyInput.value = "";

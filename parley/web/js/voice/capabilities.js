@@ -46,3 +46,25 @@ export function realtimeSupport() {
   }
   return { ok: true, reason: null };
 }
+
+// Headphones are the one place talking over Parley is safe on any path: on speakers the
+// recognizer hears Parley's own voice. Device labels are readable once the microphone is
+// allowed; until then (or where the browser hides them) the answer is no.
+const HEADPHONES = /headphone|headset|earbud|earphone|airpods|buds|bluetooth|hands-free/i;
+let headphonesNow = false;
+
+/** Keep `headphones()` up to date as devices come and go. */
+export function watchHeadphones() {
+  const devices = navigator.mediaDevices;
+  if (!devices?.enumerateDevices) return;
+  const look = () => devices.enumerateDevices().then((list) => {
+    headphonesNow = list.some((d) => d.kind === "audiooutput" && HEADPHONES.test(d.label));
+  }).catch(() => {});
+  look();
+  devices.addEventListener?.("devicechange", look);
+}
+
+/** Whether the sound most likely goes to headphones. */
+export function headphones() {
+  return headphonesNow;
+}

@@ -6,13 +6,21 @@ import { synthesisSupport } from "./capabilities.js";
 import { chooseListener, wantsServer } from "./listener.js";
 import { createSpeaker } from "./speaker.js";
 
+/** Whether this browser can stream the microphone to the server's live ear. */
+function canStream() {
+  return Boolean(window.WebSocket && window.AudioWorkletNode
+    && (window.AudioContext || window.webkitAudioContext));
+}
+
 /**
- * `serverAudio(text, signal)` → Blob and `transcribe(blob, name)` → {text} reach the server;
- * `speakerEvents` and `listenerEvents` are the talk loop's callbacks; `onListenerChange()`
- * runs when the ear changes (chosen again, or it broke).
+ * `serverAudio(text, signal)` → Blob, `transcribe(blob, name)` → {text} and `listenSocket()`
+ * → WebSocket reach the server; `speakerEvents` and `listenerEvents` are the talk loop's
+ * callbacks; `onListenerChange()` runs when the ear changes (chosen again, or it broke).
+ * `pauses` keeps what turn-end.js learns of this person's pauses on the device; `held()`
+ * says the person holds the floor (a long press on the mic).
  */
-export function createEngines({ settings, auth, health, serverAudio, transcribe,
-  speakerEvents, listenerEvents, onListenerChange }) {
+export function createEngines({ settings, auth, health, serverAudio, transcribe, listenSocket,
+  listenStart, pauses, held, speakerEvents, listenerEvents, onListenerChange }) {
   const lazy = {}; // name → a loading Promise, the module, or "failed"
   let deviceSpeaker = null;
   let serverSpeaker = null;
@@ -62,26 +70,64 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
     speaker.rate = settings().rate;
   }
 
+  // One per person: what it learns of their pauses is kept on the device after each turn.
+  // Fetched just after start-up, not with the page: the first paint does not wait for it.
+  let turnEnd = null;
+  function patience() {
+    const { createTurnEnd } = lazy["turn-end"];
+    const lang = (navigator.language || "en").toLowerCase();
+    const sentenceMs = Math.round(settings().pauseSeconds * 1000);
+    turnEnd = createTurnEnd({
+      lang: lang.startsWith("en") ? "en" : lang,
+      sentenceMs,
+      sentenceMinMs: Math.min(1000, sentenceMs),
+      sentenceMaxMs: Math.max(3000, sentenceMs),
+      stats: pauses.load(),
+    });
+    return turnEnd;
+  }
+
   function chooseEar() {
     listener?.abort();
     const serverCanTranscribe = serverCan("stt");
     const preference = settings().listenWith;
+    // On the server's side: a live ear (a real VAD, and words at each pause) where the
+    // server and this browser can stream; else record the turn and send it whole.
+    if (!load("turn-end", chooseEar)) {
+      listener = null;
+      listenerReason = lazy["turn-end"] === "failed"
+        ? "Voice input couldn't load. Reload the page."
+        : "One moment: Parley is getting ready to listen.";
+      onListenerChange();
+      return; // chosen again in a moment, once it has loaded
+    }
+    const live = Boolean(health()?.speech?.stt?.stream) && canStream();
+    const name = live ? "streamer" : "recorder";
     let recorder = null;
     if (serverCanTranscribe && wantsServer(preference)) {
-      recorder = load("recorder", chooseEar);
-      if (loading("recorder")) return; // chosen again in a moment, once it has loaded
+      recorder = load(name, chooseEar);
+      if (loading(name)) return; // chosen again in a moment, once it has loaded
     }
+    const ear = patience();
+    const serverEvents = {
+      turnEnd: ear, held, onLevel: listenerEvents.onLevel,
+      onTranscribing: listenerEvents.onTranscribing,
+    };
     const chosen = chooseListener({
       preference,
       serverCanTranscribe,
-      serverListener: recorder && ((callbacks) => recorder.createServerListener({
-        ...callbacks, transcribe, onLevel: listenerEvents.onLevel,
-        onTranscribing: listenerEvents.onTranscribing,
-      })),
+      serverListener: recorder && ((callbacks) => (live
+        ? recorder.createStreamListener({ ...callbacks, ...serverEvents,
+          connect: listenSocket, startMessage: listenStart })
+        : recorder.createServerListener({ ...callbacks, ...serverEvents, transcribe }))),
       lang: navigator.language || "en-US",
-      pauseMs: settings().pauseSeconds * 1000,
+      turnEnd: ear,
+      held,
       onInterim: listenerEvents.onInterim,
-      onTurn: listenerEvents.onTurn,
+      onTurn(text) {
+        pauses.save(turnEnd.exportStats());
+        listenerEvents.onTurn(text);
+      },
       onError: listenerEvents.onError,
       onListening: listenerEvents.onListening,
     });
@@ -96,6 +142,12 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
     get speaker() { return speaker; },
     get listener() { return listener; },
     get listenerReason() { return listenerReason; },
+    /** Is this a backchannel ("mm-hmm", a laugh), not an interruption? (turn-end.js) */
+    isBackchannel(words, speechMs) {
+      const module = lazy["turn-end"];
+      return module?.isBackchannel ? module.isBackchannel(words, speechMs)
+        : { backchannel: false, reason: "not loaded yet" };
+    },
     /** The ear broke for good here (e.g. permission refused for the site). */
     dropListener(reason) {
       listener = null;

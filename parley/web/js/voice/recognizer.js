@@ -36,8 +36,13 @@ const END_WATCHDOG_MS = 1500;
 const START_WATCHDOG_MS = 2500;
 const MAX_RESTARTS = 20;
 
-export function createBrowserListener({ lang = navigator.language || "en-US", pauseMs = 1500,
-  onInterim = () => {}, onTurn = () => {}, onError = () => {}, onListening = () => {} } = {}) {
+/**
+ * `turnEnd` (voice/turn-end.js) decides when the turn is over from the words and their
+ * timing; while `held()` says the person holds the floor, no pause ends it.
+ */
+export function createBrowserListener({ lang = navigator.language || "en-US", turnEnd,
+  held = () => false, onInterim = () => {}, onTurn = () => {}, onError = () => {},
+  onListening = () => {} } = {}) {
   const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
   let engine = null;
   let open = false; // a turn is in progress
@@ -57,10 +62,16 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
     pauseTimer = startTimer = endTimer = null;
   }
 
+  // Designers pause mid-thought: after "and..." the turn waits seconds, after "what do you
+  // think?" a third of one. turn-end.js says how long, from the words and their timing.
   function armPause() {
     clearTimeout(pauseTimer);
-    // Designers pause mid-thought: the turn ends only after a generous silence.
-    pauseTimer = setTimeout(() => finish(), pauseMs);
+    const decision = turnEnd.decide(performance.now());
+    if (decision.end && !held()) {
+      finish();
+      return;
+    }
+    pauseTimer = setTimeout(armPause, held() ? 250 : Math.max(50, decision.inMs ?? 250));
   }
 
   function release(rec) {
@@ -95,6 +106,8 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
       }
       interimText = interim;
       if (text()) {
+        const closed = event.results[event.results.length - 1]?.isFinal ?? false;
+        turnEnd.heard(text(), performance.now(), { final: closed });
         onInterim(text());
         armPause();
       }
@@ -153,6 +166,7 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
     finalText = "";
     interimText = "";
     restarts = 0;
+    turnEnd.start();
     launch();
   }
 
@@ -186,6 +200,8 @@ export function createBrowserListener({ lang = navigator.language || "en-US", pa
     start,
     finish,
     abort,
+    /** The person let go of the floor: a pause may end the turn again. */
+    released() { if (open) armPause(); },
     get active() { return open; },
   };
 }

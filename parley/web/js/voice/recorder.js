@@ -1,6 +1,8 @@
-// Listening by recording: where the browser's recognizer is missing or broken (iPhone
-// home-screen app, Firefox, in-app browsers), record the utterance and let the server
-// transcribe it. Same listener shape as recognizer.js: start, finish, abort, active.
+// Listening by recording, the fallback of the fallback: where the browser's recognizer is
+// missing or broken and the server cannot listen live (voice/streamer.js, a real VAD on the
+// server), record the utterance and let the server transcribe it. Here only a loudness
+// threshold tells speech from silence, and turn-end.js has no words to read, only pauses.
+// Same listener shape as recognizer.js: start, finish, abort, active.
 //
 // The microphone is open only while a turn is being recorded: every track is stopped and
 // the audio graph closed as soon as the turn ends.
@@ -29,9 +31,9 @@ function recorderMimeType() {
  * `transcribe(blob, filename)` returns {text}; callbacks as for the browser listener, plus
  * onLevel(0..1) while recording and onTranscribing() once the recording is being sent.
  */
-export function createServerListener({ pauseMs = 1500, transcribe, onInterim = () => {},
-  onTurn = () => {}, onError = () => {}, onListening = () => {}, onLevel = () => {},
-  onTranscribing = () => {} } = {}) {
+export function createServerListener({ turnEnd, held = () => false, transcribe,
+  onInterim = () => {}, onTurn = () => {}, onError = () => {}, onListening = () => {},
+  onLevel = () => {}, onTranscribing = () => {} } = {}) {
   let open = false;
   let stream = null;
   let recorder = null;
@@ -54,7 +56,7 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
   }
 
   function watchLevels(source) {
-    // Silence detection: end the turn after `pauseMs` of quiet that follows speech.
+    // Silence detection: turn-end.js says how long a pause after speech ends the turn.
     const analyser = context.createAnalyser();
     analyser.fftSize = 1024;
     source.connect(analyser);
@@ -63,7 +65,7 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
     // The noise floor is the quietest level lately: people may start talking at once.
     let floor = MIN_LEVEL;
     let heard = false;
-    let quietSince = 0;
+    turnEnd.start();
     timer = setInterval(() => {
       analyser.getFloatTimeDomainData(samples);
       let sum = 0;
@@ -76,10 +78,9 @@ export function createServerListener({ pauseMs = 1500, transcribe, onInterim = (
       if (loud) {
         if (!heard) onInterim("…");
         heard = true;
-        quietSince = 0;
-      } else if (heard) {
-        quietSince ||= now;
-        if (now - quietSince >= pauseMs) finish();
+        turnEnd.voice(now);
+      } else if (heard && !held() && turnEnd.decide(now).end) {
+        finish();
       }
       if (now - started > MAX_SECONDS * 1000) finish();
     }, FRAME_MS);
