@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import local_model, offline_voice, performance
+from bench import images, local_model, offline_voice, performance
 
 
 def main() -> None:
@@ -11,6 +11,8 @@ def main() -> None:
     local_model.main()
     print()
     offline_voice.main([])
+    print()
+    images.main()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ from parley.images.limits import ImageLimits, check_pixels
 DAMAGED: Final = (
     "That picture is damaged or cut short, so Parley can't read it. Attach it again."
 )
-# JPEG decodes at 1/2, 1/4 or 1/8 scale almost for free (draft mode). A picture that would
-# still be at least this share of the long-side cap takes that shortcut and skips resampling:
-# a 4032 px phone photo decodes at 2016 px in about a quarter of the time. Models look at
-# less than this (OpenAI scales the short side to 768 px), so nothing they see is lost.
-_DRAFT_SHARE: Final = 0.75
+# Shortcuts past resampling, taken when the result keeps at least this share of the long-side
+# cap: JPEG decodes at 1/2, 1/4 or 1/8 scale almost for free (draft mode), and any picture
+# shrinks by a whole factor with a fast box average (reduce). A 4032 px phone photo becomes
+# 2016 px either way, in a fraction of a Lanczos resize's time. Models look at less than this
+# (OpenAI scales the short side to 768 px), so nothing they see is lost.
+_KEEP_SHARE: Final = 0.75
 _PLAIN_MODES: Final = frozenset({"L", "LA", "RGB", "RGBA"})
 # What Pillow raises for a file it cannot read: broken streams, bad chunks, short data.
 _UNREADABLE: Final = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
@@ -49,7 +50,7 @@ def _draft(image: Image.Image, limits: ImageLimits) -> None:
     long_side = max(width, height)
     if image.format not in ("JPEG", "MPO") or long_side <= limits.max_side:
         return
-    share = limits.max_side * _DRAFT_SHARE / long_side
+    share = limits.max_side * _KEEP_SHARE / long_side
     image.draft(None, (math.ceil(width * share), math.ceil(height * share)))
 
 
@@ -67,14 +68,18 @@ def _plain_mode(image: Image.Image) -> Image.Image:
 
 
 def _downsize(image: Image.Image, limits: ImageLimits) -> Image.Image:
-    width, height = image.size
-    long_side = max(width, height)
+    long_side = max(image.size)
     if long_side <= limits.max_side:
         return image
-    scale = limits.max_side / long_side
+    factor = math.floor(long_side / (limits.max_side * _KEEP_SHARE))
+    if factor >= 2:
+        image = image.reduce(factor)
+    width, height = image.size
+    if max(width, height) <= limits.max_side:
+        return image
+    scale = limits.max_side / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    # Box-reduce by whole factors first, then Lanczos: close to pure Lanczos, much faster.
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 @functools.cache

@@ -63,8 +63,11 @@ def test_a_jpeg_too_small_for_draft_mode_is_resampled_to_the_cap() -> None:
     ((2560, 1600), (2048, 1280)),
     ((1600, 2560), (1280, 2048)),
     ((2048, 100), (2048, 100)),
-    ((9000, 10), (2048, 2)),
     ((800, 600), (800, 600)),  # never upscaled
+    # A whole-factor box average when it keeps at least 3/4 of the cap, instead of Lanczos:
+    ((4096, 2304), (2048, 1152)),
+    ((5120, 2880), (1707, 960)),
+    ((9000, 10), (1800, 2)),
 ])
 def test_long_side_is_capped(size: tuple[int, int], expected: tuple[int, int]) -> None:
     data = pictures.encoded(pictures.ui_pixels(*size), "PNG")
@@ -76,7 +79,9 @@ def test_a_smaller_cap_is_honoured() -> None:
     # Draft mode decodes at 1/8 scale: 504 px is within a quarter of the cap, so it stays.
     assert decode(pictures.phone_photo(), ImageFormat.JPEG, limits).size == (378, 504)
     png = pictures.encoded(pictures.ui_pixels(1280, 800), "PNG")
-    assert decode(png, ImageFormat.PNG, limits).size == (512, 320)
+    assert decode(png, ImageFormat.PNG, limits).size == (427, 267)  # reduced by 3
+    png = pictures.encoded(pictures.ui_pixels(700, 400), "PNG")
+    assert decode(png, ImageFormat.PNG, limits).size == (512, 293)  # Lanczos
 
 
 def test_a_wide_gamut_profile_is_converted_to_srgb_then_dropped() -> None:
