@@ -12,7 +12,7 @@ import math
 import zlib
 from typing import Final
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms
 
 from parley import errors
 from parley.images.formats import ImageFormat
@@ -29,6 +29,16 @@ DAMAGED: Final = (
 # (OpenAI scales the short side to 768 px), so nothing they see is lost.
 _KEEP_SHARE: Final = 0.75
 _PLAIN_MODES: Final = frozenset({"L", "LA", "RGB", "RGBA"})
+# What each EXIF orientation asks for to show the picture upright (as ImageOps.exif_transpose).
+_UPRIGHT: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 # What Pillow raises for a file it cannot read: broken streams, bad chunks, short data.
 _UNREADABLE: Final = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
 
@@ -65,6 +75,22 @@ def _plain_mode(image: Image.Image) -> Image.Image:
         return image.convert("L")
     has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag, 1 (as stored) when it is absent or unreadable."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # EXIF is untrusted input, and Pillow's parser fails in many ways
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    # Not ImageOps.exif_transpose: it writes the remaining EXIF back, which raises on the
+    # damaged EXIF that phones and editors do produce; Parley drops EXIF anyway.
+    method = _UPRIGHT.get(orientation)
+    return image if method is None else image.transpose(method)
 
 
 def _downsize(image: Image.Image, limits: ImageLimits) -> Image.Image:
@@ -114,10 +140,11 @@ def _opaque(image: Image.Image) -> Image.Image:
 
 
 def _without_metadata(image: Image.Image) -> Image.Image:
-    # Encoders write some of `info` back by default (PNG keeps the ICC profile): clear it
-    # all. The copy leaves behind the parsed EXIF that `getexif()` caches on the object.
-    image.info.clear()
-    return image.copy()
+    """A copy with only the pixels: no `info` (encoders write some of it back by default, as
+    PNG does the ICC profile), and no parsed EXIF that `getexif()` caches on the object."""
+    clean = image.copy()
+    clean.info.clear()
+    return clean
 
 
 def decode(data: bytes, image_format: ImageFormat, limits: ImageLimits) -> Image.Image:
@@ -131,12 +158,10 @@ def decode(data: bytes, image_format: ImageFormat, limits: ImageLimits) -> Image
         _draft(source, limits)
         try:
             source.load()
-            image = _opaque(_plain_mode(source))  # before resampling: 3 channels cost less
-            image = _downsize(image, limits)
-            # Always a new image (a copy when upright), so it outlives `source`.
-            image = ImageOps.exif_transpose(image)
         except Image.DecompressionBombError:
             raise errors.ImageTooLarge() from None
         except _UNREADABLE:
             raise errors.UnsupportedImage(DAMAGED) from None
-    return _without_metadata(_to_srgb(image))
+        image = _opaque(_plain_mode(source))  # before resampling: 3 channels cost less
+        image = _upright(_downsize(image, limits), _orientation(source))
+        return _without_metadata(_to_srgb(image))

@@ -168,3 +168,25 @@ def test_the_pixel_cap_holds_even_if_the_header_check_was_skipped() -> None:
     data = pictures.encoded(pictures.photo_pixels(300, 200), "PNG")
     with refused(422, "image_too_large"):
         decode(data, ImageFormat.PNG, ImageLimits(max_pixels=300 * 200 - 1))
+
+
+def damaged_exif(orientation: int) -> bytes:
+    """EXIF written by hand: the orientation, then XResolution holding text, not a fraction."""
+    entries = [
+        (0x0112, 3, 1, orientation.to_bytes(2, "big") + b"\x00\x00"),  # SHORT
+        (0x011A, 2, 4, b"abc\x00"),  # ASCII where a RATIONAL belongs
+    ]
+    ifd = len(entries).to_bytes(2, "big") + b"".join(
+        tag.to_bytes(2, "big") + kind.to_bytes(2, "big") + count.to_bytes(4, "big") + value
+        for tag, kind, count, value in entries
+    ) + bytes(4)
+    return b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + ifd
+
+
+def test_damaged_exif_is_dropped_and_its_orientation_still_applies() -> None:
+    # ImageOps.exif_transpose raises on this (it writes the rest of the EXIF back).
+    data = pictures.encoded(pictures.photo_pixels(400, 300), "JPEG", exif=damaged_exif(6))
+    image = decode(data, ImageFormat.JPEG, DEFAULT_LIMITS)
+    assert image.size == (300, 400)
+    assert is_mark(corner_colour(image, "top-right"))
+    assert image.info == {} and not image.getexif()
