@@ -31,8 +31,8 @@ class PreparedImage:
     width: int
     height: int
     source_format: ImageFormat
-    source_bytes: int
-    source_width: int
+    source_bytes: int  # decoded bytes of what the person sent
+    source_width: int  # as stored, before orientation
     source_height: int
 
     @property
