@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import local_model, offline_eval, offline_voice, performance
+from bench import images, local_model, offline_eval, offline_voice, performance
 from bench.turns import run as turn_taking
 
 
@@ -16,6 +16,8 @@ def main() -> None:
     offline_voice.main([])
     print()
     turn_taking.main([])
+    print()
+    images.main()
 
 
 if __name__ == "__main__":

@@ -206,3 +206,31 @@ class SignInUnavailable(ParleyError):
     status = 503
     code = "sign_in_unavailable"
     default_message = "Your sign-in could not be checked right now. Try again in a moment."
+
+
+class UnsupportedImage(ParleyError):
+    status = 415
+    code = "unsupported_image"
+    default_message = "That file isn't a picture Parley can read. Send a PNG, JPEG, WebP or HEIC."
+
+
+class ImageTooLarge(ParleyError):
+    status = 422
+    code = "image_too_large"
+    default_message = (
+        "That picture has too many pixels for Parley. Send a screenshot or a smaller photo."
+    )
+
+
+class TooManyImages(InvalidRequest):
+    """More pictures than a turn or a request may carry: a malformed request, 422."""
+
+    default_message = "That is too many pictures at once. Send up to 4 with a message."
+
+
+class VisionUnavailable(ParleyError):
+    status = 422
+    code = "vision_unavailable"
+    default_message = (
+        "This model can't see pictures. Pick a model that can in Settings, or describe it in words."
+    )

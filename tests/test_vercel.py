@@ -40,8 +40,9 @@ NOT_IN_FUNCTION = (
     "typer", "rich", "pygments", "coredis", "beartype", "uvloop",
     "pytest", "playwright", "mypy", "ruff",
 )
-# 101.5 MB when this was written; Vercel refuses functions over 250 MB unzipped.
-SIZE_BUDGET = 120_000_000
+# 101.5 MB when this was written, 122.2 MB once Pillow came (pictures in a turn, about 21 MB);
+# Vercel refuses functions over 250 MB unzipped.
+SIZE_BUDGET = 140_000_000
 
 # Root dependencies the function leaves out, and why. Any other root dependency must be in
 # api/pyproject.toml too, with the same version range.

@@ -10,7 +10,12 @@ Tests start it in a background thread and point Parley (or the SDK) at ``fake.ba
 Faults can also be triggered from the chat text itself (for browser tests and manual runs):
 ``[[fault:401]]``, ``[[delay:0.2]]``, ``[[first_delay:0.5]]``, ``[[after:3]]``,
 ``[[retry_after:2]]``, ``[[status:404]]`` and ``[[reply:some text]]`` in the last user message
-(the speech ``input``, the transcription ``prompt`` or the realtime session ``instructions``).
+(the speech ``input``, the transcription ``prompt`` or the realtime session ``instructions``);
+``[[vision]]`` makes the chat reply describe the pictures in that message.
+
+Pictures (``image_url`` content parts) are checked as OpenAI checks them (see
+``tests.fakes.openai_images``): only models in ``vision_models`` may see them, and each must be
+a link or a base64 data URL of a PNG, JPEG, GIF or WebP. ``Recorded.images`` holds what came.
 
 Command line, for manual runs and benchmarks::
 
@@ -44,6 +49,14 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tests.fakes.background import BackgroundServer
+from tests.fakes.openai_images import (
+    VISION_MODELS,
+    ContentPart,
+    check_content,
+    content_parts,
+    describe,
+    prompt_image_tokens,
+)
 from tests.fakes.openai_wire import (
     bearer,
     error,
@@ -140,6 +153,9 @@ class Script:
     status: int | None = None  # answer with this HTTP status and an OpenAI error body
     times: int = 1  # how many requests this script answers before the next one applies
     headers_delay: float = 1.0  # slow_headers: seconds before the status line is sent
+    # Chat: unless `reply` or `pieces` is set, answer about the pictures in the last user
+    # message ("I see 1 image: a 1512x2016 JPEG. ..."), as a model that saw them would.
+    describe_images: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,16 @@ class Recorded:
         """The bearer token the client sent, if any."""
         return bearer(self.headers.get("authorization"))
 
+    @property
+    def content_parts(self) -> list[ContentPart]:
+        """Every chat message's content parts, in order (a string content is one text part)."""
+        return content_parts(self.json)
+
+    @property
+    def images(self) -> list[ContentPart]:
+        """The `image_url` parts of the chat messages, in order, exactly as sent."""
+        return [part for part in self.content_parts if part.type == "image_url"]
+
 
 @dataclass(frozen=True)
 class StreamStats:
@@ -191,7 +217,7 @@ class StreamStats:
 _PIECE_RE: Final = re.compile(
     r"'(?i:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d{1,3}| ?(?:[^\w\s]|_)+|\s+(?!\S)|\s+"
 )
-_MARKER_RE: Final = re.compile(r"\[\[(\w+):([^\]]*)\]\]")
+_MARKER_RE: Final = re.compile(r"\[\[(\w+)(?::([^\]]*))?\]\]")  # [[name:value]] or [[name]]
 
 
 def tokenize(text: str) -> list[str]:
@@ -231,6 +257,10 @@ def _marker_change(name: str, value: str, endpoint: Endpoint) -> dict[str, Any]:
         "status": ("status", int),
         "reply": ("reply", str),
     }
+    if name == "vision" and endpoint == "chat":
+        if value not in ("", "on", "off"):
+            raise MarkerError(f"The marker [[vision:{value}]] takes on or off, or no value.")
+        return {"describe_images": value != "off"}
     if name == "fault":
         if value not in SUPPORTED_FAULTS[endpoint]:
             raise MarkerError(f"The fake OpenAI has no {endpoint} fault named {value!r}.")
@@ -370,8 +400,10 @@ class _Turn:
 class _State:
     """Script queues, recordings and counters behind one lock."""
 
-    def __init__(self, defaults: Script, accept_keys: Collection[str] | None, record: bool):
+    def __init__(self, defaults: Script, accept_keys: Collection[str] | None, record: bool,
+                 vision_models: Collection[str] = VISION_MODELS):
         self.lock = threading.Lock()
+        self.vision_models = frozenset(vision_models)
         self.defaults = defaults
         self.accept_keys = frozenset(accept_keys) if accept_keys is not None else None
         self.record_requests = record
@@ -646,9 +678,12 @@ class _Reply:
 def _plan_reply(body: dict[str, Any], script: Script, user_text: str) -> _Reply:
     if script.pieces is not None:
         pieces = list(script.pieces)
+    elif script.reply is not None:
+        pieces = tokenize(script.reply)
+    elif script.describe_images:
+        pieces = tokenize(describe(body))
     else:
-        reply = script.reply if script.reply is not None else default_reply(user_text)
-        pieces = tokenize(reply)
+        pieces = tokenize(default_reply(user_text))
     finish_reason = "stop"
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     if isinstance(limit, int) and 0 < limit < len(pieces):
@@ -656,7 +691,7 @@ def _plan_reply(body: dict[str, Any], script: Script, user_text: str) -> _Reply:
     return _Reply(
         pieces=pieces,
         finish_reason=finish_reason,
-        usage=_usage(_prompt_tokens(body["messages"]), len(pieces)),
+        usage=_usage(_prompt_tokens(body["messages"]) + prompt_image_tokens(body), len(pieces)),
         completion_id="chatcmpl-" + secrets.token_hex(15)[:29],
         created=int(time.time()),
         model=str(body["model"]),
@@ -788,7 +823,9 @@ async def _chat_handler(request: web.Request) -> web.StreamResponse:
     key, denied = _auth_error(request)
     if denied is not None:
         return denied
-    invalid = _validate_chat(body)
+    invalid = _validate_chat(body) or check_content(
+        body["messages"], str(body["model"]), request.app[_STATE].vision_models
+    )
     if invalid is not None:
         return invalid
     user_text = _last_user_text(body["messages"])
@@ -1195,9 +1232,10 @@ class FakeOpenAI(BackgroundServer):
         defaults: Script | None = None,
         accept_keys: Collection[str] | None = None,
         record: bool = True,
+        vision_models: Collection[str] = VISION_MODELS,
     ) -> None:
         super().__init__(port, host=host)
-        self._state = _State(defaults or Script(), accept_keys, record)
+        self._state = _State(defaults or Script(), accept_keys, record, vision_models)
 
     def _app(self) -> web.Application:
         return _build_app(self._state)
@@ -1292,6 +1330,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-token-delay", type=float, default=0.0,
                         help="seconds before the first streamed content")
     parser.add_argument("--reply", default=None, help="answer every chat with this text")
+    parser.add_argument("--vision-models", default=",".join(sorted(VISION_MODELS)),
+                        help="comma-separated models that may see pictures")
     return parser.parse_args(argv)
 
 
@@ -1301,7 +1341,9 @@ def main(argv: list[str] | None = None) -> None:
     defaults = Script(reply=args.reply, token_delay=args.token_delay,
                       first_token_delay=args.first_token_delay)
     # Benchmarks push many thousands of requests through; nobody reads the recordings.
-    fake = FakeOpenAI(args.port, host=args.host, defaults=defaults, record=False)
+    vision_models = [name.strip() for name in args.vision_models.split(",") if name.strip()]
+    fake = FakeOpenAI(args.port, host=args.host, defaults=defaults, record=False,
+                      vision_models=vision_models)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

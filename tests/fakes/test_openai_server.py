@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import subprocess
@@ -20,7 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openai import AsyncOpenAI
+from PIL import Image
 
+from parley.images import prepare_image
+from parley.images.heif import heif_available
 from tests.fakes.openai_server import (
     DEFAULT_TRANSCRIPT,
     FakeOpenAI,
@@ -29,6 +33,7 @@ from tests.fakes.openai_server import (
     default_reply,
     tokenize,
 )
+from tests.images import pictures
 
 KEY = "sk-test-0123456789abcdefWXYZ"
 QUESTION = "How should the onboarding flow start?"
@@ -621,3 +626,196 @@ def test_command_line_prints_the_base_url_and_serves() -> None:
         assert process.wait(timeout=10) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures in chat messages
+
+
+def _png(width: int = 64, height: int = 48) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (37, 99, 235)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _data_url(data: bytes, media_type: str = "image/png") -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+
+
+def _looking_at(text: str, *urls: str, role: str = "user") -> list[Any]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+    return [{"role": role, "content": parts}]
+
+
+async def _ask(client: AsyncOpenAI, messages: list[Any], model: str = "gpt-4.1-mini",
+               **kwargs: Any) -> Any:
+    return await client.chat.completions.create(model=model, messages=messages, **kwargs)
+
+
+async def _refusal(client: AsyncOpenAI, messages: list[Any], model: str = "gpt-4.1-mini",
+                   ) -> dict[str, Any]:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await _ask(client, messages, model)
+    assert caught.value.status_code == 400
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["type"] == "invalid_request_error"
+    return caught.value.body
+
+
+async def test_content_parts_are_recorded_exactly_as_sent(fake: FakeOpenAI,
+                                                          client: AsyncOpenAI) -> None:
+    url = _data_url(_png())
+    messages = [{"role": "system", "content": "Be brief."},
+                *_looking_at("What about this screen?", url)]
+    messages[1]["content"][1]["image_url"]["detail"] = "low"
+    await _ask(client, messages)
+
+    [recorded] = fake.requests
+    assert [(p.message, p.role, p.type) for p in recorded.content_parts] == [
+        (0, "system", "text"), (1, "user", "text"), (1, "user", "image_url")]
+    [image] = recorded.images
+    assert (image.url, image.media_type, image.detail) == (url, "image/png", "low")
+    assert image.data == _png()
+    assert image.image().size == (64, 48)
+    assert "base64" not in repr(image)
+
+
+async def test_upstream_gets_exactly_parleys_clean_picture(fake: FakeOpenAI,
+                                                           client: AsyncOpenAI) -> None:
+    # How a route test proves what went upstream: the recorded part is the prepared picture.
+    prepared = prepare_image(pictures.data_url(pictures.phone_photo(), "image/jpeg"))
+    await _ask(client, [{"role": "user", "content": [
+        {"type": "text", "text": "Thoughts?"}, prepared.content_part()]}])
+
+    [image] = fake.requests[0].images
+    assert image.url == prepared.data_url and image.data == prepared.data
+    seen = image.image()
+    assert (seen.format, seen.size) == ("JPEG", (1512, 2016))
+    assert not seen.getexif() and "exif" not in seen.info
+
+
+async def test_the_vision_marker_describes_the_pictures(client: AsyncOpenAI) -> None:
+    one = await _ask(client, _looking_at("Is this clear? [[vision]]", _data_url(_png())))
+    assert one.choices[0].message.content == (
+        "I see 1 image: a 64x48 PNG. What should we look at first?")
+
+    two = await _ask(client, _looking_at("[[vision]] Compare these.", _data_url(_png()),
+                                         _data_url(_png(20, 10))))
+    assert two.choices[0].message.content.startswith("I see 2 images: a 64x48 PNG and a 20x10 PNG.")
+
+    none = await _ask(client, [{"role": "user", "content": "Look at this [[vision]]"}])
+    assert none.choices[0].message.content.startswith("I don't see an image")
+
+
+async def test_a_script_can_describe_the_pictures_in_a_stream(fake: FakeOpenAI,
+                                                              client: AsyncOpenAI) -> None:
+    fake.script(Script(describe_images=True))
+    stream = await _ask(client, _looking_at("Hm.", _data_url(_png())), stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text.startswith("I see 1 image: a 64x48 PNG.")
+
+
+async def test_only_pictures_in_the_last_user_message_are_described(client: AsyncOpenAI) -> None:
+    earlier = _looking_at("First screen.", _data_url(_png(30, 30)))
+    messages = [*earlier, {"role": "assistant", "content": "Noted."},
+                *_looking_at("And this one? [[vision]]", _data_url(_png(40, 40)))]
+    reply = await _ask(client, messages)
+    assert reply.choices[0].message.content.startswith("I see 1 image: a 40x40 PNG.")
+
+
+async def test_a_bad_vision_marker_is_a_bad_request(client: AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError):
+        await _ask(client, [{"role": "user", "content": "[[vision:maybe]]"}])
+
+
+async def test_pictures_count_in_the_prompt_tokens(client: AsyncOpenAI) -> None:
+    text_only = await _ask(client, _looking_at("Same words."))
+    with_image = await _ask(client, _looking_at("Same words.", _data_url(_png(1024, 1024))))
+    assert text_only.usage is not None and with_image.usage is not None
+    # OpenAI's tiles: 1024 x 1024 is scaled to 768 x 768, four 512 px tiles: 85 + 4 * 170.
+    assert with_image.usage.prompt_tokens - text_only.usage.prompt_tokens == 765
+
+
+async def test_a_model_that_cannot_see_is_refused_as_openai_does(client: AsyncOpenAI) -> None:
+    body = await _refusal(client, _looking_at("Look.", _data_url(_png())), "gpt-3.5-turbo")
+    assert body == {"message": "Invalid content type. image_url is only supported by certain "
+                    "models.", "type": "invalid_request_error",
+                    "param": "messages.[0].content.[1].type", "code": None}
+
+
+async def test_vision_models_can_be_chosen() -> None:
+    with FakeOpenAI(vision_models=["local-llava"]) as fake:
+        async with AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0) as sdk:
+            await _ask(sdk, _looking_at("Look.", _data_url(_png())), "local-llava")
+            await _refusal(sdk, _looking_at("Look.", _data_url(_png())), "gpt-4o")
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("ftp://example.com/screen.png", "a value without the 'data:' prefix"),
+    ("iVBORw0KGgoAAAANSUhEUg==", "a value without the 'data:' prefix"),
+    ("data:text/plain;base64,aGVsbG8=", "unsupported MIME type 'text/plain'"),
+    ("data:image/png;base64,", "empty base64-encoded bytes"),
+])
+async def test_an_image_url_that_is_neither_a_link_nor_a_data_url_is_invalid(
+        client: AsyncOpenAI, url: str, problem: str) -> None:
+    body = await _refusal(client, _looking_at("Look.", url))
+    assert body["code"] == "invalid_value"
+    assert body["param"] == "messages[0].content[1].image_url.url"
+    assert body["message"] == (
+        "Invalid image URL: 'messages[0].content[1].image_url.url'. Expected a base64-encoded "
+        "data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), "
+        f"but got {problem}.")
+
+
+async def test_a_link_is_taken_as_seen(client: AsyncOpenAI) -> None:
+    reply = await _ask(client, _looking_at("[[vision]]", "https://example.com/screen.png"))
+    assert reply.choices[0].message.content.startswith("I see 1 image: a linked image.")
+
+
+@pytest.mark.parametrize("data", [
+    b"not a picture at all",
+    pictures.SVG_WITH_SCRIPT,
+    pictures.encoded(pictures.photo_pixels(32, 32), "BMP"),
+    pictures.encoded(pictures.photo_pixels(64, 48), "JPEG")[:300],  # cut short
+    pictures.encoded(pictures.photo_pixels(64, 48), "HEIF", quality=50,
+                     enc_params={"preset": "ultrafast"}) if heif_available() else b"ftypheic",
+], ids=["text", "svg", "bmp", "truncated-jpeg", "heic"])
+async def test_pictures_openai_cannot_decode_are_unsupported(client: AsyncOpenAI,
+                                                             data: bytes) -> None:
+    body = await _refusal(client, _looking_at("Look.", _data_url(data)))
+    assert body == {"message": "You uploaded an unsupported image. Please make sure your image "
+                    "has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
+                    "type": "invalid_request_error", "param": None,
+                    "code": "invalid_image_format"}
+
+
+async def test_pictures_only_in_user_messages(client: AsyncOpenAI) -> None:
+    messages = _looking_at("Here is one I made.", _data_url(_png()), role="assistant")
+    body = await _refusal(client, [{"role": "user", "content": "Hi"}, *messages])
+    assert body["param"] == "messages[1]"
+    assert body["message"] == (
+        "Invalid 'messages[1]'. Image URLs are only allowed for messages with role 'user', but "
+        "this message with role 'assistant' contains an image URL.")
+
+
+@pytest.mark.parametrize(("part", "param", "code"), [
+    ({"type": "picture", "url": "x"}, "messages[0].content[1].type", "invalid_value"),
+    ({"type": "image_url", "image_url": "data:image/png;base64,AAAA"},
+     "messages[0].content[1].image_url", "invalid_type"),
+    ({"type": "image_url", "image_url": {}}, "messages[0].content[1].image_url.url",
+     "missing_required_parameter"),
+    ({"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "max"}},
+     "messages[0].content[1].image_url.detail", "invalid_value"),
+    ({"type": "text"}, "messages[0].content[1].text", "missing_required_parameter"),
+])
+async def test_malformed_parts_are_refused(fake: FakeOpenAI, part: dict[str, Any], param: str,
+                                           code: str) -> None:
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Look."}, part]}]
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/chat/completions",
+                                   json={"model": "gpt-4o", "messages": messages},
+                                   headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
