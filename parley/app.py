@@ -183,6 +183,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         audio_bytes=settings.max_audio_bytes,
+        image_bytes=settings.max_image_body_bytes,
     )
     if settings.allowed_origins:
         app.add_middleware(

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Local development only: the operator key without an access code, for requests from
     # this machine (loopback) alone.
     operator_key_loopback: bool = False
+    # The models that can see pictures (comma-separated); empty: every model in
+    # PARLEY_OPENAI_MODEL.
+    openai_vision_models: Annotated[list[str], NoDecode] = []
     openai_transcribe_model: str = "gpt-4o-mini-transcribe"
     openai_speech_model: str = "gpt-4o-mini-tts"
     openai_voice: str = "marin"
@@ -89,6 +92,9 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(default=200, ge=0)
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     max_audio_bytes: int = Field(default=4_000_000, ge=1024)
+    # Requests that may carry pictures (a turn, a brief): the pictures are downscaled in the
+    # browser to a few hundred KB, and refused past 5 MB each whatever this allows.
+    max_image_body_bytes: int = Field(default=8_000_000, ge=1024)
     max_speech_chars: int = Field(default=1_000, ge=1)
     # The recorder sends at most about 110 s; Whisper is never given more than this.
     max_audio_seconds: float = Field(default=120.0, gt=0, le=600)
@@ -141,6 +147,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_model",
+        "openai_vision_models",
         "allowed_origins",
         "allowed_hosts",
         "trusted_proxies",
@@ -250,6 +257,11 @@ class Settings(BaseSettings):
         extra = [urlsplit(f"//{url}").hostname or "" for url in
                  (self.vercel_url, self.vercel_production_url) if url]
         return frozenset([*LOOPBACK_NAMES, *self.allowed_hosts, *extra])
+
+    @property
+    def vision_models(self) -> frozenset[str]:
+        """The OpenAI-compatible models that may be sent pictures."""
+        return frozenset(self.openai_vision_models or self.openai_model)
 
     @property
     def default_openai_model(self) -> str:

@@ -18,6 +18,9 @@ class Turn(Protocol):
     @property
     def content(self) -> str: ...
 
+    @property
+    def images(self) -> Sequence[str]: ...
+
 
 def checked_history(
     history: Sequence[Turn], *, max_messages: int, max_message_chars: int
@@ -34,11 +37,12 @@ def checked_history(
         raise errors.PayloadTooLarge(
             "One of the earlier turns is too long to send. Start a new conversation."
         )
-    return [Message(turn.role, turn.content) for turn in history]
+    return [Message(turn.role, turn.content, tuple(turn.images)) for turn in history]
 
 
 def build_messages(
-    system: str, history: Sequence[Message], message: str, *, budget_chars: int
+    system: str, history: Sequence[Message], message: str, *, budget_chars: int,
+    images: tuple[str, ...] = (),
 ) -> tuple[Message, ...]:
     """System prompt, as much recent history as fits `budget_chars`, then the new message.
 
@@ -55,7 +59,7 @@ def build_messages(
     kept.reverse()
     while kept and kept[0].role == "assistant":
         kept.pop(0)
-    return (Message("system", system), *kept, Message("user", message))
+    return (Message("system", system), *kept, Message("user", message, images))
 
 
 def transcript(history: Sequence[Message], *, budget_chars: int) -> str:
@@ -64,7 +68,9 @@ def transcript(history: Sequence[Message], *, budget_chars: int) -> str:
     used = 0
     for turn in reversed(history):
         speaker = "Designer" if turn.role == "user" else "Parley"
-        line = f"{speaker}: {turn.content.strip()}"
+        shown = len(turn.images)
+        picture = f"[showed {shown} picture{'s' if shown > 1 else ''}] " if shown else ""
+        line = f"{speaker}: {picture}{turn.content.strip()}"
         used += len(line) + 1
         if used > budget_chars and lines:
             break

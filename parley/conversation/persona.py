@@ -33,6 +33,24 @@ def system_prompt(mode: Mode, *, small_model: bool = False) -> str:
     return f"{persona}\n\n{_prompt(mode)}"
 
 
+PICTURES = (
+    "They have shared a picture of what they are designing (a screenshot, a photo of a "
+    "whiteboard or a sketch). Look at it. Point what you say at something visible in it, by "
+    "where it is and what it says (\"the income field on the second screen\"), and say so "
+    "if something you would need is not in the picture."
+)
+CRITIQUE_PICTURES = (
+    "In critique: what works, the biggest risk and one change to try, each pointed at a "
+    "visible part of the screen."
+)
+
+
+def with_pictures(system: str, mode: Mode) -> str:
+    """The system prompt for a turn that shows Parley a picture."""
+    note = f"{PICTURES} {CRITIQUE_PICTURES}" if mode == "critique" else PICTURES
+    return f"{system}\n\n{note}"
+
+
 def brief_prompt() -> str:
     """The system prompt that turns a conversation into a Markdown design brief."""
     return _prompt("brief")

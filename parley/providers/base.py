@@ -15,6 +15,8 @@ Task = Literal["turn", "brief"]
 class Message:
     role: Role
     content: str
+    # Pictures with this turn, as data URLs already checked and re-encoded (parley.images).
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

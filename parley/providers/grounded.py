@@ -34,6 +34,8 @@ REWORD_PROMPT = (
     "meaning and its words; connect it to what they said. One or two short spoken sentences. "
     "Nothing else."
 )
+CANNOT_SEE = ("Offline I can't see pictures, so this is from my notes on what you said; add "
+              "an OpenAI key and I'll look at it.")
 NO_BRIEF = ("The offline model isn't installed on this server, so it can't write a brief. "
             "Add an OpenAI key in Settings.")
 
@@ -85,6 +87,8 @@ class GroundedProvider:
             if reworded is not None:
                 sentences = [reworded, sentences[-1]]
                 model = f"{NOTES_MODEL}+{self.model.default_model() if self.model else ''}"
+        if request.messages and request.messages[-1].images:
+            sentences.insert(0, CANNOT_SEE)
         yield ModelInfo(model)
         for index, sentence in enumerate(sentences):
             yield TextDelta(sentence if index == len(sentences) - 1 else f"{sentence} ")

@@ -14,7 +14,7 @@ import openai
 from openai import AsyncAPIResponse, AsyncOpenAI
 
 from parley import errors
-from parley.providers.base import ChatRequest, ModelInfo, ProviderEvent, TextDelta, Usage
+from parley.providers.base import ChatRequest, Message, ModelInfo, ProviderEvent, TextDelta, Usage
 from parley.providers.upstream import retry_after_seconds, translate_openai_error
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class OpenAICompatProvider:
             # so they travel in extra_body, which the SDK sends as given.
             "messages": [],
             "extra_body": {
-                "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+                "messages": [_wire(m) for m in request.messages],
                 # Ollama, vLLM and llama.cpp's server all accept include_usage; servers
                 # that do not never send the usage chunk, which Parley treats as unknown.
                 "stream_options": {"include_usage": True},
@@ -175,6 +175,15 @@ class OpenAICompatProvider:
                 return asked if asked <= _MAX_BACKOFF else None
         backoff: float = min(0.25 * 2**attempt, _MAX_BACKOFF)
         return backoff * (0.75 + random.random() / 4)
+
+
+def _wire(message: Message) -> dict[str, Any]:
+    """A message as Chat Completions takes it: text, or text and pictures as content parts."""
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in message.images]
+    return {"role": message.role, "content": parts}
 
 
 async def _drain(lines: AsyncIterator[str]) -> None:

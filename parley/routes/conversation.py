@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from parley import errors
+from parley.config import Settings
 from parley.conversation.history import build_messages, checked_history
-from parley.conversation.persona import system_prompt, with_notes
+from parley.conversation.persona import system_prompt, with_notes, with_pictures
 from parley.deps import (
     AccessDep,
     BearerKeyDep,
@@ -17,13 +18,29 @@ from parley.deps import (
     SettingsDep,
     person_key,
 )
-from parley.providers.base import ChatRequest
+from parley.providers.base import ChatRequest, Message, Provider
 from parley.routes.pipeline import TURN_RESPONSES, TurnPlan, TurnsDep
 from parley.routes.schemas import ConversationIn
 from parley.routes.streaming import wants_stream
 from parley.storage.turns import Keep
 
 router = APIRouter()
+
+
+async def pictures(
+    images: list[str], history: list[Message], provider: Provider, model: str,
+    settings: Settings,
+) -> tuple[list[Message], tuple[str, ...]]:
+    """Every picture of the turn checked and re-encoded; 422 for a model that can't see."""
+    # Imported here: Pillow loads only for the turns that bring pictures.
+    from parley.images import check_request, require_vision
+    from parley.images.turns import with_prepared_images
+
+    check_request([images, *(turn.images for turn in history)])  # cheap refusals first
+    if provider.needs_key:
+        require_vision("openai", model, settings.vision_models)
+    # Offline, the pictures are checked all the same; the notes say they can't see them.
+    return await with_prepared_images(history, images)
 
 @router.post("/api/conversation", responses=TURN_RESPONSES, response_model=None)
 async def conversation(
@@ -59,9 +76,15 @@ async def conversation(
     if provider.needs_key and settings.knowledge_context and composer is not None:
         # Optional: the notes' best topic as context a big model may use, never must.
         system = with_notes(system, composer, message, [t.content for t in history])
+    model = provider.resolve_model(body.model)
+    images: tuple[str, ...] = ()
+    if body.images or any(turn.images for turn in history):
+        history, images = await pictures(body.images, history, provider, model, settings)
+        if provider.needs_key:
+            system = with_pictures(system, body.mode)
     chat = ChatRequest(
-        messages=build_messages(system, history, message, budget_chars=budget),
-        model=provider.resolve_model(body.model),
+        messages=build_messages(system, history, message, budget_chars=budget, images=images),
+        model=model,
         api_key=choice.api_key,
         mode=body.mode,
     )

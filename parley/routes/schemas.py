@@ -35,11 +35,19 @@ def _key(value: SecretStr) -> SecretStr:
 ApiKey = Annotated[SecretStr, AfterValidator(_key)]
 
 
+# Pictures: data URLs ("data:image/jpeg;base64,..."). How many and how big is checked with a
+# clear message by parley.images (4 a turn, 8 a request, 5 MB each); these caps only bound
+# what is parsed at all.
+ImageUrl = Annotated[str, Field(max_length=8_000_000)]
+Images = Annotated[list[ImageUrl], Field(default_factory=list, max_length=32)]
+
+
 class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["user", "assistant"]
     content: CleanText = Field(max_length=MAX_TEXT)
+    images: Images
 
 
 class TurnOptions(BaseModel):
@@ -59,6 +67,8 @@ class TurnOptions(BaseModel):
 
 class ConversationIn(TurnOptions):
     message: CleanText = Field(min_length=1, max_length=MAX_TEXT)
+    images: Images = Field(description="Pictures with this turn (data URLs: PNG, JPEG, "
+                           "WebP or HEIC; at most 4 a turn and 8 a request, 5 MB each).")
     mode: Mode = "sparring"
     session_id: CleanText | None = Field(default=None, alias="sessionId", max_length=100)
 

@@ -7,6 +7,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import errors
 from parley.routes.errors import parley_error_response
 
+# Routes whose bodies may carry pictures (as data URLs).
+IMAGE_PATHS = frozenset({"/api/conversation", "/api/brief", "/api/brief/update"})
+
 
 class _TooLarge(Exception):
     pass
@@ -18,15 +21,21 @@ class BodyLimitMiddleware:
     Uploads to `/api/transcribe` get their own, larger limit.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, audio_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, audio_bytes: int, image_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.audio_bytes = audio_bytes
+        self.image_bytes = image_bytes or max_bytes
 
     def _limit(self, scope: Scope) -> int:
+        path = scope["path"]
         # Multipart framing adds a few hundred bytes around the audio itself.
-        if scope["path"] == "/api/transcribe":
+        if path == "/api/transcribe":
             return self.audio_bytes + 64 * 1024
+        if path in IMAGE_PATHS:
+            return max(self.max_bytes, self.image_bytes)
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
