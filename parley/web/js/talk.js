@@ -25,7 +25,7 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
   const engines = createEngines({
     settings, auth, health,
     serverAudio,
-    transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined, navigator.language),
+    transcribe: (blob, name) => api.transcribe(blob, name, auth(), undefined, /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/i.test(navigator.language) ? navigator.language : undefined), // a tag, never WebKitGTK's "C" under LANG=C
     speakerEvents: {
       onStart() {
         if (heardAt) view.setLatency(performance.now() - heardAt);
