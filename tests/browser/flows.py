@@ -185,13 +185,33 @@ def typed_turn_streams_the_reply(open_: Open, url: str, fake: FakeOpenAI) -> Non
     assert d.errors() == []
 
 
+# Counts what the engine is asked to cancel and which utterances it ends by itself.
+COUNT_SPEECH = """
+(() => {
+  window.__cancels = 0;
+  window.__ended = [];
+  const synth = window.speechSynthesis;
+  const cancel = synth.cancel.bind(synth);
+  synth.cancel = () => { window.__cancels += 1; cancel(); };
+  const speak = synth.speak.bind(synth);
+  synth.speak = (u) => {
+    u.addEventListener("end", () => window.__ended.push(u.text));
+    speak(u);
+  };
+})();
+"""
+
+
 def typed_reply_is_spoken_then_the_mic_is_idle(open_: Open, url: str, fake: FakeOpenAI) -> None:
-    d = open_app(open_, url, storage=QUICK)
+    d = open_app(open_, url, storage=QUICK, init=COUNT_SPEECH)
     # The device voice speaks each sentence as it arrives; then Parley waits (typed turn).
     send_typed_turn(d, fake, "Is two sentences enough?", reply="Yes. Keep it short.")
     d.wait_until(f"['speaking', 'idle'].includes({by_testid('mic')}.dataset.state)")
     wait_attr(d, "mic", "data-state", "idle", timeout=10)
     assert d.text("status") == ""
+    # Each sentence ended by itself, one after the other: no deadline had to cut one off.
+    assert d.evaluate("window.__ended.filter((t) => t.trim())") == ["Yes.", "Keep it short."]
+    assert d.evaluate("window.__cancels") == 0
 
 
 def settings_sheet_opens_and_closes(open_: Open, url: str, fake: FakeOpenAI) -> None:

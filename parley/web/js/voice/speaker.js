@@ -1,4 +1,13 @@
 // Speaking with the browser's voices (speechSynthesis), one sentence at a time.
+//
+// Parley keeps its own queue of sentences and gives the engine one utterance at a time,
+// handing over the next in a fresh task after the last one's `end` (or `error`). Engines
+// drop `end` events: WebKitGTK never ends an utterance it starts the moment the previous
+// one ends (queued by speak() while speaking, or spoken inside the previous `end`), and
+// its `speechSynthesis.speaking` then stays true; iOS Safari loses `end` after a route
+// change, Chrome stops a long utterance at ~15 s without one. So each utterance also has a
+// deadline from its length and rate: past it, Parley cancels it and carries on as if it
+// had ended, whatever `speaking` says. The talk loop never waits on the engine forever.
 
 // Chrome and Safari drop an utterance that was garbage-collected before it ended, and
 // never fire its `end`: every utterance stays referenced here until it is done.
@@ -6,6 +15,20 @@ const live = new Set();
 
 // After cancel(), speaking again at once is ignored by some engines.
 const CANCEL_COOLDOWN_MS = 100;
+// An utterance's deadline: time for the engine to start, then its text at a slow pace
+// (a person speaks ~15 characters a second; the deadline allows 10 at rate 1).
+const START_ALLOWANCE_MS = 2500;
+const MS_PER_CHARACTER = 100;
+// A blocked speak() fails silently (iOS without a prior tap): checked this long after.
+const BLOCKED_CHECK_MS = 1200;
+
+/** How long `text` may take at `rate` before its missing `end` is presumed lost. */
+export function deadlineMs(text, rate) {
+  return START_ALLOWANCE_MS + (text.length * MS_PER_CHARACTER) / Math.max(rate || 1, 0.1);
+}
+
+/** The key a voice is chosen by: WebKitGTK's voices (Flite) all have an empty voiceURI. */
+export const voiceKey = (voice) => voice.voiceURI || voice.name;
 
 export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked = () => {} } = {}) {
   const synth = window.speechSynthesis;
@@ -13,7 +36,9 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
   let voiceURI = "";
   let rate = 1.05;
   let unlocked = false;
-  let pending = 0; // utterances queued or speaking
+  let queue = []; // sentences waiting for the engine
+  let current = null; // {silent} of the utterance the engine has now
+  let handing = false; // the next sentence is being handed over (a task away)
   let replyDone = true;
   let startedThisReply = false;
   let cooldownUntil = 0;
@@ -32,46 +57,76 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
 
   function pickVoice() {
     if (!voices.length) return null;
-    return voices.find((v) => v.voiceURI === voiceURI)
+    return voices.find((v) => voiceURI && voiceKey(v) === voiceURI)
       || voices.find((v) => v.default && v.lang?.startsWith("en"))
       || voices.find((v) => v.lang?.startsWith(navigator.language?.slice(0, 2) || "en"))
       || null;
   }
 
-  function maybeIdle(gen) {
-    if (gen === generation && pending === 0 && replyDone) onIdle();
+  function busy() {
+    return Boolean(current || handing);
   }
 
-  function utter(text, gen) {
+  function maybeIdle() {
+    if (!busy() && queue.length === 0 && replyDone) onIdle();
+  }
+
+  /** The next sentence to the engine, in a task of its own (never inside an `end`). */
+  function handOver(gen) {
+    if (busy()) return;
+    if (!queue.length) {
+      maybeIdle();
+      return;
+    }
+    handing = true;
+    const wait = Math.max(0, cooldownUntil - Date.now());
+    setTimeout(() => {
+      if (gen !== generation) return;
+      handing = false;
+      if (current || !queue.length) {
+        maybeIdle();
+        return;
+      }
+      utter(queue.shift(), gen, { silent: false });
+    }, wait);
+  }
+
+  function utter(text, gen, { silent }) {
     const u = new SpeechSynthesisUtterance(text);
-    const voice = pickVoice();
-    if (voice) u.voice = voice;
-    u.lang = voice ? voice.lang : navigator.language || "en-US";
-    u.rate = rate;
+    if (silent) {
+      u.volume = 0;
+    } else {
+      const voice = pickVoice();
+      if (voice) u.voice = voice;
+      u.lang = voice ? voice.lang : navigator.language || "en-US";
+      u.rate = rate;
+    }
     live.add(u);
+    const mine = { silent };
+    current = mine;
     let finished = false;
-    // A watchdog for an `end` that never comes (iOS after a route change, Chrome at ~15 s).
-    const budget = 4000 + (text.split(/\s+/).length / (2.6 * rate)) * 1000;
-    const watchdog = setTimeout(() => {
-      if (!synth.speaking) done();
-    }, budget);
-    function done() {
+    function finish({ lost }) {
       if (finished) return;
       finished = true;
-      clearTimeout(watchdog);
+      clearTimeout(deadline);
       live.delete(u);
-      if (gen !== generation) return;
-      pending -= 1;
-      maybeIdle(gen);
-    }
-    u.onstart = () => {
-      if (gen === generation && !startedThisReply) {
-        startedThisReply = true;
-        onStart();
+      if (gen !== generation || current !== mine) return;
+      current = null;
+      if (lost) {
+        // The engine is stuck on it: clear it out, then go on as if it had ended.
+        synth.cancel();
+        cooldownUntil = Date.now() + CANCEL_COOLDOWN_MS;
       }
+      handOver(gen);
+    }
+    const deadline = setTimeout(() => finish({ lost: true }), deadlineMs(text, rate));
+    u.onstart = () => {
+      if (silent || gen !== generation || startedThisReply) return;
+      startedThisReply = true;
+      onStart();
     };
-    u.onend = done;
-    u.onerror = done;
+    u.onend = () => finish({ lost: false });
+    u.onerror = () => finish({ lost: false });
     synth.speak(u);
   }
 
@@ -82,11 +137,8 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
     unlock() {
       if (!synth || unlocked) return;
       unlocked = true;
-      const u = new SpeechSynthesisUtterance(" ");
-      u.volume = 0;
-      live.add(u);
-      u.onend = u.onerror = () => live.delete(u);
-      synth.speak(u);
+      // Spoken now, inside the tap, but still one at a time: sentences wait for its end.
+      if (!busy()) utter(" ", generation, { silent: true });
     },
 
     /** A new reply begins: sentences will follow. */
@@ -95,39 +147,38 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
       startedThisReply = false;
     },
 
-    /** Speak one sentence (queued after the ones before it). */
+    /** Speak one sentence, after the ones before it. */
     say(text) {
       if (!synth || !text.trim()) return;
       const gen = generation;
-      pending += 1;
-      const wait = cooldownUntil - Date.now();
-      if (wait > 0) setTimeout(() => gen === generation && utter(text, gen), wait);
-      else utter(text, gen);
-      // A blocked speak() fails silently (iOS without a prior tap): check it took.
+      queue.push(text);
+      handOver(gen);
       setTimeout(() => {
-        if (gen === generation && pending > 0 && !synth.speaking && !synth.pending
-            && !startedThisReply) onBlocked();
-      }, 1200);
+        if (gen === generation && !startedThisReply && !synth.speaking && !synth.pending
+            && (queue.length || busy())) onBlocked();
+      }, BLOCKED_CHECK_MS);
     },
 
     /** No more sentences for this reply. */
     end() {
       replyDone = true;
-      maybeIdle(generation);
+      maybeIdle();
     },
 
     /** Stop speaking at once (barge-in). */
     cancel() {
       generation += 1;
-      pending = 0;
+      queue = [];
+      current = null;
+      handing = false;
       replyDone = true;
       if (synth) synth.cancel();
-      live.clear();
       cooldownUntil = Date.now() + CANCEL_COOLDOWN_MS;
     },
 
-    get speaking() { return pending > 0; },
-    set voice(uri) { voiceURI = uri; },
+    /** Sentences are waiting or being spoken (the silent unlock does not count). */
+    get speaking() { return queue.length > 0 || handing || Boolean(current && !current.silent); },
+    set voice(key) { voiceURI = key; },
     set rate(value) { rate = value; },
     onVoices(listener) { voiceListeners.add(listener); listener(voices); },
   };
