@@ -48,14 +48,44 @@ export function events() {
   };
 }
 
-/** A <dialog> sheet: tapping the dimmed backdrop closes it, as on iOS. */
+/**
+ * A <dialog> sheet, modal: Escape closes it (the browser's own `cancel`), and so does tapping
+ * the dimmed backdrop, as on iOS. Closed, it gives the focus back to whatever opened it.
+ */
 export function sheet(dialog) {
+  let opener = null;
+  const status = dialog.querySelector("[data-sheet-status]");
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close();
   });
+  dialog.addEventListener("close", () => {
+    const back = opener;
+    opener = null;
+    // Browsers differ on where the focus goes when a dialog closes (and an opener inside a
+    // sheet that was emptied is gone): put it back on the opener while it is still there.
+    if (back?.isConnected && !back.closest("dialog:not([open])")) back.focus();
+  });
   return {
-    open() { if (!dialog.open) dialog.showModal(); },
+    open() {
+      if (dialog.open) return;
+      const active = document.activeElement;
+      opener = active && active !== document.body ? active : null;
+      if (status) status.textContent = "";
+      dialog.showModal();
+    },
     close() { dialog.close(); },
     get isOpen() { return dialog.open; },
   };
+}
+
+/** Status words for the person, in the open sheet too: the page behind a sheet is inert. */
+export function showStatus(node, text, tone) {
+  const inSheet = document.querySelector("dialog[open] [data-sheet-status]");
+  for (const target of new Set([node, inSheet])) {
+    if (!target) continue;
+    // An error interrupts; anything else waits for a pause in what is being read out.
+    target.setAttribute("aria-live", tone === "error" ? "assertive" : "polite");
+    target.textContent = text;
+    target.dataset.tone = tone;
+  }
 }
