@@ -49,6 +49,9 @@ class Driver(Protocol):
     def click(self, testid: str, nth: int = 0) -> None: ...
     def fill(self, testid: str, text: str) -> None: ...
     def press_enter(self, testid: str) -> None: ...
+    def press(self, key: str) -> None:
+        """A key on whatever has the focus: "Enter", "Escape", "Tab", "Shift+Tab"."""
+        ...
     def attr(self, testid: str, name: str, nth: int = 0) -> str | None: ...
     def text(self, testid: str, nth: int = 0) -> str: ...
     def count(self, testid: str) -> int: ...
@@ -384,6 +387,27 @@ def audit_every_screen(open_: Open, url: str, fake: FakeOpenAI, *, dark: bool) -
     assert found == [], "\n".join(str(v) for v in found)
 
 
+FOCUSED = "document.activeElement?.dataset.testid || document.activeElement?.id || ''"
+
+
+def sheets_work_from_the_keyboard(open_: Open, url: str, fake: FakeOpenAI) -> None:
+    d = open_app(open_, url, storage=QUICK)
+    send_typed_turn(d, fake, "Students drop off at the income question")
+    wait_attr(d, "mic", "data-state", "idle", timeout=10)
+    fake.script(Script(reply=BRIEF))
+    for opener, sheet in (("settings", "settings-sheet"), ("history-open", "history-sheet"),
+                          ("export", "export-sheet"), ("brief", "brief-sheet")):
+        d.evaluate(f"{by_testid(opener)}.focus()")
+        assert d.evaluate(FOCUSED) == opener
+        d.press("Enter")
+        dialog = f"document.getElementById({json.dumps(sheet)})"
+        d.wait_until(f"{dialog}.open && {dialog}.contains(document.activeElement)")
+        d.press("Escape")
+        d.wait_until(f"!{dialog}.open")
+        # The focus is back where it was, so the next Tab goes on from there.
+        d.wait_until(f"({FOCUSED}) === {json.dumps(opener)}")
+
+
 def accessible_in_the_light(open_: Open, url: str, fake: FakeOpenAI) -> None:
     audit_every_screen(open_, url, fake, dark=False)
 
@@ -408,4 +432,5 @@ FLOWS: list[Flow] = [
     dark_theme_follows_the_system,
     accessible_in_the_light,
     accessible_in_the_dark,
+    sheets_work_from_the_keyboard,
 ]
