@@ -48,10 +48,7 @@ export function events() {
   };
 }
 
-/**
- * A <dialog> sheet, modal: Escape closes it (the browser's own `cancel`), and so does tapping
- * the dimmed backdrop, as on iOS. Closed, it gives the focus back to whatever opened it.
- */
+/** A modal <dialog> sheet: Escape or a tap on the backdrop closes it; the opener gets the focus back. */
 export function sheet(dialog) {
   let opener = null;
   const status = dialog.querySelector("[data-sheet-status]");
@@ -61,8 +58,7 @@ export function sheet(dialog) {
   dialog.addEventListener("close", () => {
     const back = opener;
     opener = null;
-    // Browsers differ on where the focus goes when a dialog closes (and an opener inside a
-    // sheet that was emptied is gone): put it back on the opener while it is still there.
+    // Browsers differ on where the focus goes when a dialog closes.
     if (back?.isConnected && !back.closest("dialog:not([open])")) back.focus();
   });
   return {
@@ -78,12 +74,11 @@ export function sheet(dialog) {
   };
 }
 
-/** Status words for the person, in the open sheet too: the page behind a sheet is inert. */
+/** Status words, in the open sheet too (the page behind it is inert); errors interrupt. */
 export function showStatus(node, text, tone) {
   const inSheet = document.querySelector("dialog[open] [data-sheet-status]");
   for (const target of new Set([node, inSheet])) {
     if (!target) continue;
-    // An error interrupts; anything else waits for a pause in what is being read out.
     target.setAttribute("aria-live", tone === "error" ? "assertive" : "polite");
     target.textContent = text;
     target.dataset.tone = tone;

@@ -35,10 +35,9 @@ export function createView() {
   const callAudio = $("#call-audio");
   const announcer = $("#announcer");
   let realtime = false;
-  // A screen reader does not read the transcript as it streams (the reply is heard in
-  // Parley's voice). A reply that was never heard, because this device has no voice or the
-  // reply failed before it was spoken, is read out once the turn is over.
-  let reply = null; // {handle, text, heard} of the latest reply, until the turn is over
+  // The transcript is not read out as it streams (replies are heard in Parley's voice);
+  // a reply nobody heard (no voice here) is, once the turn is over.
+  let reply = null; // {handle, heard, done} of the latest reply, until the turn is over
   const { on: listen, emit: on } = events();
 
   // Talk button: a tap toggles; in push-to-talk a press holds the turn open.
@@ -124,7 +123,6 @@ export function createView() {
         }
         else if (reply?.handle === handle) {
           reply.done = true;
-          // After setInterrupted, which follows at once when the reply was cut short.
           queueMicrotask(announceUnheard);
         }
       },
@@ -162,7 +160,6 @@ export function createView() {
     setMicState(state) {
       mic.dataset.state = state;
       const labels = realtime ? CALL_LABELS : MIC_LABELS;
-      // The name says what a press does now; the status line says what is happening.
       mic.setAttribute("aria-label", labels[state] || labels.idle);
       hint.textContent = pushToTalk && state === "idle" ? "Hold to talk" : "";
       if (state === "speaking" && reply) reply.heard = true;
@@ -205,7 +202,6 @@ export function createView() {
     /** Voice input unavailable: the button stays tappable, to explain why and offer typing. */
     setMicAvailable(available) {
       mic.dataset.available = available ? "true" : "false";
-      // The notice beside the transcript says why, and what to do instead.
       if (available) mic.removeAttribute("aria-describedby");
       else mic.setAttribute("aria-describedby", "notice");
     },

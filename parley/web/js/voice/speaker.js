@@ -1,22 +1,14 @@
-// Speaking with the browser's voices (speechSynthesis), one sentence at a time.
-//
-// Parley keeps its own queue of sentences and gives the engine one utterance at a time,
-// handing over the next in a fresh task after the last one's `end` (or `error`). Engines
-// drop `end` events: WebKitGTK never ends an utterance it starts the moment the previous
-// one ends (queued by speak() while speaking, or spoken inside the previous `end`), and
-// its `speechSynthesis.speaking` then stays true; iOS Safari loses `end` after a route
-// change, Chrome stops a long utterance at ~15 s without one. So each utterance also has a
-// deadline from its length and rate: past it, Parley cancels it and carries on as if it
-// had ended, whatever `speaking` says. The talk loop never waits on the engine forever.
+// Speaking with the browser's voices (speechSynthesis), one sentence at a time: Parley
+// keeps the queue and hands over the next utterance in a task after `end`/`error`, since
+// WebKitGTK never ends one started as the previous ends (and stays `speaking`). iOS and
+// Chrome (~15 s) lose `end` too: past a deadline from its length and rate an utterance is
+// cancelled and Parley goes on as if it had ended. The loop never waits forever.
 
-// Chrome and Safari drop an utterance that was garbage-collected before it ended, and
-// never fire its `end`: every utterance stays referenced here until it is done.
+// A garbage-collected utterance never fires `end` (Chrome, Safari): keep each until done.
 const live = new Set();
-
 // After cancel(), speaking again at once is ignored by some engines.
 const CANCEL_COOLDOWN_MS = 100;
-// An utterance's deadline: time for the engine to start, then its text at a slow pace
-// (a person speaks ~15 characters a second; the deadline allows 10 at rate 1).
+// Time to start, then the text at 10 characters a second (people say ~15) at rate 1.
 const START_ALLOWANCE_MS = 2500;
 const MS_PER_CHARACTER = 100;
 // A blocked speak() fails silently (iOS without a prior tap): checked this long after.
@@ -27,7 +19,7 @@ export function deadlineMs(text, rate) {
   return START_ALLOWANCE_MS + (text.length * MS_PER_CHARACTER) / Math.max(rate || 1, 0.1);
 }
 
-/** The key a voice is chosen by: WebKitGTK's voices (Flite) all have an empty voiceURI. */
+/** A voice's key: WebKitGTK's (Flite) all have an empty voiceURI. */
 export const voiceKey = (voice) => voice.voiceURI || voice.name;
 
 export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked = () => {} } = {}) {
@@ -37,8 +29,8 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
   let rate = 1.05;
   let unlocked = false;
   let queue = []; // sentences waiting for the engine
-  let current = null; // {silent} of the utterance the engine has now
-  let handing = false; // the next sentence is being handed over (a task away)
+  let current = null; // {silent}: the engine's utterance
+  let handing = false; // the next is a task away
   let replyDone = true;
   let startedThisReply = false;
   let cooldownUntil = 0;
@@ -113,8 +105,7 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
       if (gen !== generation || current !== mine) return;
       current = null;
       if (lost) {
-        // The engine is stuck on it: clear it out, then go on as if it had ended.
-        synth.cancel();
+        synth.cancel(); // the engine is stuck on it
         cooldownUntil = Date.now() + CANCEL_COOLDOWN_MS;
       }
       handOver(gen);
@@ -137,7 +128,7 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
     unlock() {
       if (!synth || unlocked) return;
       unlocked = true;
-      // Spoken now, inside the tap, but still one at a time: sentences wait for its end.
+      // Now, inside the tap; sentences wait for its end.
       if (!busy()) utter(" ", generation, { silent: true });
     },
 
