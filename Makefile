@@ -40,6 +40,7 @@ run: $(VENV)/.run-installed
 check: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check parley tests bench api
 	$(VENV)/bin/mypy
+	scripts/actionlint.sh
 
 browsers: $(VENV)/.test-installed
 	scripts/ensure-system.sh

@@ -14,6 +14,8 @@ command -v sox >/dev/null 2>&1 || need="$need sox"
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx"
 command -v ab >/dev/null 2>&1 || need="$need apache2-utils"
 command -v wrk >/dev/null 2>&1 || need="$need wrk"
+# shellcheck: actionlint (make check) reads the workflows' run: steps with it.
+command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 # The WebKit lane (tests/webkit): WebKitWebDriver, a virtual display, WebKitGTK for the
 # phone-sized test browser (run by the system python3 with PyGObject), and GStreamer's
 # plugins for getUserMedia and MediaRecorder (audio/mp4 needs "bad", AAC needs "libav").

@@ -35,6 +35,7 @@ from parley.speech.formats import (
     base_type,
     declared_container,
     sniff,
+    without_repeated_boxes,
 )
 from parley.speech.upload import read_upload
 
@@ -108,7 +109,9 @@ async def transcribe(
     language = language_hint(upload.fields.get("language"))
     provider = _provider(upload.fields.get("provider"))
     container = check_audio(upload.audio, upload.content_type)
-    check_length(upload.audio, container, settings.max_audio_seconds)
+    # WebKitGTK's recordings repeat boxes that FFmpeg cannot read past (see formats.py).
+    audio = without_repeated_boxes(upload.audio) if container == "mp4" else upload.audio
+    check_length(audio, container, settings.max_audio_seconds)
     choice = choose_engine(
         "stt",
         openai=speech.openai_stt,
@@ -120,7 +123,7 @@ async def transcribe(
     )
     await admission.key(choice.api_key)
     work = choice.engine.transcribe(
-        upload.audio,
+        audio,
         content_type=MEDIA_TYPES[container],
         filename=f"recording.{EXTENSIONS[container]}",
         api_key=choice.api_key,

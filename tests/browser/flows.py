@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from tests.browser import axe
 from tests.fakes.openai_server import FakeOpenAI, Script
 
 KEY = "sk-proj-FLOWScanary0123456789abcdefXYZ"
@@ -48,6 +49,9 @@ class Driver(Protocol):
     def click(self, testid: str, nth: int = 0) -> None: ...
     def fill(self, testid: str, text: str) -> None: ...
     def press_enter(self, testid: str) -> None: ...
+    def press(self, key: str) -> None:
+        """A key on whatever has the focus: "Enter", "Escape", "Tab", "Shift+Tab"."""
+        ...
     def attr(self, testid: str, name: str, nth: int = 0) -> str | None: ...
     def text(self, testid: str, nth: int = 0) -> str: ...
     def count(self, testid: str) -> int: ...
@@ -185,13 +189,33 @@ def typed_turn_streams_the_reply(open_: Open, url: str, fake: FakeOpenAI) -> Non
     assert d.errors() == []
 
 
+# Counts what the engine is asked to cancel and which utterances it ends by itself.
+COUNT_SPEECH = """
+(() => {
+  window.__cancels = 0;
+  window.__ended = [];
+  const synth = window.speechSynthesis;
+  const cancel = synth.cancel.bind(synth);
+  synth.cancel = () => { window.__cancels += 1; cancel(); };
+  const speak = synth.speak.bind(synth);
+  synth.speak = (u) => {
+    u.addEventListener("end", () => window.__ended.push(u.text));
+    speak(u);
+  };
+})();
+"""
+
+
 def typed_reply_is_spoken_then_the_mic_is_idle(open_: Open, url: str, fake: FakeOpenAI) -> None:
-    d = open_app(open_, url, storage=QUICK)
+    d = open_app(open_, url, storage=QUICK, init=COUNT_SPEECH)
     # The device voice speaks each sentence as it arrives; then Parley waits (typed turn).
     send_typed_turn(d, fake, "Is two sentences enough?", reply="Yes. Keep it short.")
     d.wait_until(f"['speaking', 'idle'].includes({by_testid('mic')}.dataset.state)")
     wait_attr(d, "mic", "data-state", "idle", timeout=10)
     assert d.text("status") == ""
+    # Each sentence ended by itself, one after the other: no deadline had to cut one off.
+    assert d.evaluate("window.__ended.filter((t) => t.trim())") == ["Yes.", "Keep it short."]
+    assert d.evaluate("window.__cancels") == 0
 
 
 def settings_sheet_opens_and_closes(open_: Open, url: str, fake: FakeOpenAI) -> None:
@@ -281,6 +305,117 @@ def dark_theme_follows_the_system(open_: Open, url: str, fake: FakeOpenAI) -> No
     d.screenshot(f"{d.engine}-09-dark-settings")
 
 
+# Accessibility ------------------------------------------------------------------------------
+
+
+def audit(d: Driver, screen: str, *, picture: bool = True) -> list[axe.Violation]:
+    """axe-core's violations on what the page shows now, once entrance animations are done;
+    and a picture of it (test-artifacts/<lane>/<engine>-a11y-<screen>.png) to look at."""
+    d.evaluate(axe.SETTLED)
+    found = axe.violations(d.evaluate(axe.RUN), f"{d.engine}-{screen}")
+    if picture:
+        d.screenshot(f"{d.engine}-a11y-{screen}")
+    return found
+
+
+def audit_sheet(d: Driver, sheet: str, screen: str) -> list[axe.Violation]:
+    """An open sheet audited top to bottom: axe checks the colours of what is on screen."""
+    dialog = f"document.getElementById({json.dumps(sheet)})"
+    pages = d.evaluate(f"Math.ceil({dialog}.scrollHeight / {dialog}.clientHeight)")
+    found: dict[tuple[str, str], axe.Violation] = {}
+    for page in range(max(int(pages), 1)):
+        d.evaluate(f"{dialog}.scrollTop = {page} * {dialog}.clientHeight * 0.8")
+        for violation in audit(d, screen if page == 0 else f"{screen}-{page + 1}"):
+            seen = found.get((violation.rule, violation.impact))
+            nodes = [*(seen.nodes if seen else []), *violation.nodes]
+            unique = list({n["target"]: n for n in nodes}.values())
+            found[(violation.rule, violation.impact)] = axe.Violation(
+                screen=violation.screen, rule=violation.rule, impact=violation.impact,
+                help=violation.help, nodes=unique)
+    d.evaluate(f"{dialog}.scrollTop = 0")
+    return list(found.values())
+
+
+def close_sheet(d: Driver, sheet: str) -> None:
+    d.evaluate(f"document.querySelector('#{sheet} button[value=close]').click()")
+    d.wait_until(f"!document.getElementById('{sheet}').open")
+
+
+def audit_every_screen(open_: Open, url: str, fake: FakeOpenAI, *, dark: bool) -> None:
+    theme = "dark" if dark else "light"
+    found: list[axe.Violation] = []
+    # First run: no key yet. (One browser for it all: WebKitWebDriver drives one at a time.)
+    d = open_app(open_, url, storage={"parley.settings": {"pauseSeconds": 0.6}}, dark=dark,
+                 init=axe.axe_source())
+    d.wait_until("document.getElementById('welcome-note').textContent !== ''")
+    found += audit(d, f"{theme}-main-first-run")
+    d.click("settings")
+    d.wait_until("document.getElementById('settings-sheet').open")
+    found += audit_sheet(d, "settings-sheet", f"{theme}-settings")
+    d.fill("api-key", KEY)
+    d.click("settings-close")
+    d.wait_until("!document.getElementById('settings-sheet').open")
+    d.wait_until("document.getElementById('welcome-note').textContent.includes('OpenAI (')")
+    # A conversation: a typed turn answered by the fake OpenAI.
+    send_typed_turn(d, fake, "Our onboarding has seven steps")
+    wait_attr(d, "mic", "data-state", "idle", timeout=10)
+    found += audit(d, f"{theme}-conversation")
+    d.click("history-open")
+    d.wait_until("document.querySelectorAll('#history li').length === 1")
+    found += audit_sheet(d, "history-sheet", f"{theme}-conversations")
+    close_sheet(d, "history-sheet")
+    d.click("export")
+    d.wait_until("document.getElementById('export-sheet').open")
+    found += audit_sheet(d, "export-sheet", f"{theme}-export")
+    close_sheet(d, "export-sheet")
+    fake.script(Script(reply=BRIEF))
+    d.click("brief")
+    d.wait_until("!document.getElementById('brief-actions').hidden")
+    found += audit_sheet(d, "brief-sheet", f"{theme}-brief")
+    close_sheet(d, "brief-sheet")
+    # A turn that fails: the error in the transcript, its button, the status line.
+    fake.script(Script(fault="401"))
+    d.fill("composer", "And the second screen?")
+    d.press_enter("composer")
+    d.wait_until("document.querySelector('[data-role=error]')")
+    found += audit(d, f"{theme}-error")
+    record = axe.ARTIFACTS / f"{d.engine}-{theme}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps([v.__dict__ for v in found], indent=1))
+    # None at all: not only no serious or critical ones (each one is listed, worst first).
+    found.sort(key=lambda v: axe.IMPACTS.index(v.impact))
+    assert found == [], "\n".join(str(v) for v in found)
+
+
+FOCUSED = "document.activeElement?.dataset.testid || document.activeElement?.id || ''"
+
+
+def sheets_work_from_the_keyboard(open_: Open, url: str, fake: FakeOpenAI) -> None:
+    d = open_app(open_, url, storage=QUICK)
+    send_typed_turn(d, fake, "Students drop off at the income question")
+    wait_attr(d, "mic", "data-state", "idle", timeout=10)
+    fake.script(Script(reply=BRIEF))
+    for opener, sheet in (("settings", "settings-sheet"), ("history-open", "history-sheet"),
+                          ("export", "export-sheet"), ("brief", "brief-sheet")):
+        d.evaluate(f"{by_testid(opener)}.focus()")
+        assert d.evaluate(FOCUSED) == opener
+        d.press("Enter")
+        dialog = f"document.getElementById({json.dumps(sheet)})"
+        d.wait_until(f"{dialog}.open && {dialog}.contains(document.activeElement)")
+        d.press("Escape")
+        d.wait_until(f"!{dialog}.open")
+        # The focus is back where it was, so the next Tab goes on from there.
+        d.wait_until(f"({FOCUSED}) === {json.dumps(opener)}")
+
+
+def accessible_in_the_light(open_: Open, url: str, fake: FakeOpenAI) -> None:
+    audit_every_screen(open_, url, fake, dark=False)
+
+
+def accessible_in_the_dark(open_: Open, url: str, fake: FakeOpenAI) -> None:
+    audit_every_screen(open_, url, fake, dark=True)
+
+
 Flow = Callable[[Open, str, FakeOpenAI], None]
 
 # Every flow, in the order a person meets them. Each lane runs them all.
@@ -295,4 +430,7 @@ FLOWS: list[Flow] = [
     export_markdown_has_the_transcript,
     brief_is_written_from_the_conversation,
     dark_theme_follows_the_system,
+    accessible_in_the_light,
+    accessible_in_the_dark,
+    sheets_work_from_the_keyboard,
 ]

@@ -35,6 +35,9 @@ class PlaywrightDriver:
     def press_enter(self, testid: str) -> None:
         self.page.get_by_test_id(testid).press("Enter")
 
+    def press(self, key: str) -> None:
+        self.page.keyboard.press(key)
+
     def attr(self, testid: str, name: str, nth: int = 0) -> str | None:
         return self.page.get_by_test_id(testid).nth(nth).get_attribute(name)
 

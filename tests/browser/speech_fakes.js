@@ -141,11 +141,20 @@
     pending: false,
     paused: false,
     msPerChar: 12, // how long the fake takes to say each character
+    // Engines that lose `end`: an utterance with this text starts and never ends (the engine
+    // stays `speaking` until cancel()), as iOS Safari after a route change...
+    hangOn: null,
+    // ...and WebKitGTK's: an utterance handed over while another is speaking, or inside the
+    // previous one's `end`, starts and never ends.
+    webkitQuirk: false,
     _queue: [],
     _current: null,
+    _inEnd: false,
     _voicesReady: false,
     speak(utterance) {
       log.push(`speak:${utterance.text}`);
+      utterance._stuck = utterance.text === synth.hangOn
+        || (synth.webkitQuirk && (Boolean(synth._current) || synth._inEnd));
       synth._queue.push(utterance);
       synth.pending = synth._queue.length > 0 && synth.speaking;
       if (!synth._current) synth._next();
@@ -175,9 +184,18 @@
           spoken.push({ text: utterance.text, at: Date.now(), voice: utterance.voice?.name || null });
         }
         fire(utterance, "start");
+        if (utterance._stuck) {
+          log.push(`stuck:${utterance.text}`);
+          return;
+        }
         setTimeout(() => {
           if (synth._current !== utterance) return;
-          fire(utterance, "end");
+          synth._inEnd = true;
+          try {
+            fire(utterance, "end");
+          } finally {
+            synth._inEnd = false;
+          }
           synth._next();
         }, utterance.text.length * synth.msPerChar);
       }, 10);

@@ -15,6 +15,7 @@ from selenium.common.exceptions import (
     WebDriverException,
 )
 from selenium.webdriver import Remote
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -22,6 +23,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from tests.browser.flows import Download
 
 POLL_SECONDS = 0.05
+# Playwright's key names, as WebDriver sends them.
+KEYS = {"Enter": Keys.ENTER, "Escape": Keys.ESCAPE, "Tab": Keys.TAB, "Shift": Keys.SHIFT,
+        "Space": Keys.SPACE}
 # Let entrance animations (a sheet rising) finish, then two frames: WebKitGTK paints the
 # last state only after a frame, and an earlier capture shows the sheet half-way.
 SETTLE = """
@@ -82,6 +86,16 @@ class SeleniumDriver:
 
     def press_enter(self, testid: str) -> None:
         self._element(testid, 0).send_keys(Keys.ENTER)
+
+    def press(self, key: str) -> None:
+        *held, last = key.split("+")
+        chain = ActionChains(self.driver)
+        for modifier in held:
+            chain.key_down(KEYS[modifier])
+        chain.send_keys(KEYS.get(last, last))
+        for modifier in reversed(held):
+            chain.key_up(KEYS[modifier])
+        chain.perform()
 
     def attr(self, testid: str, name: str, nth: int = 0) -> str | None:
         value = self._element(testid, nth).get_dom_attribute(name)

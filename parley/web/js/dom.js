@@ -48,14 +48,39 @@ export function events() {
   };
 }
 
-/** A <dialog> sheet: tapping the dimmed backdrop closes it, as on iOS. */
+/** A modal <dialog> sheet: Escape or a tap on the backdrop closes it; the opener gets the focus back. */
 export function sheet(dialog) {
+  let opener = null;
+  const status = dialog.querySelector("[data-sheet-status]");
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close();
   });
+  dialog.addEventListener("close", () => {
+    const back = opener;
+    opener = null;
+    // Browsers differ on where the focus goes when a dialog closes.
+    if (back?.isConnected && !back.closest("dialog:not([open])")) back.focus();
+  });
   return {
-    open() { if (!dialog.open) dialog.showModal(); },
+    open() {
+      if (dialog.open) return;
+      const active = document.activeElement;
+      opener = active && active !== document.body ? active : null;
+      if (status) status.textContent = "";
+      dialog.showModal();
+    },
     close() { dialog.close(); },
     get isOpen() { return dialog.open; },
   };
+}
+
+/** Status words, in the open sheet too (the page behind it is inert); errors interrupt. */
+export function showStatus(node, text, tone) {
+  const inSheet = document.querySelector("dialog[open] [data-sheet-status]");
+  for (const target of new Set([node, inSheet])) {
+    if (!target) continue;
+    target.setAttribute("aria-live", tone === "error" ? "assertive" : "polite");
+    target.textContent = text;
+    target.dataset.tone = tone;
+  }
 }

@@ -1,7 +1,7 @@
 // The main screen: the top bar, the transcript and the dock (talk button, status, composer).
 // The sheets are their own view modules (sheets/*). Model output goes in as text.
 
-import { $, el, events, renderMarkdown } from "./dom.js";
+import { $, el, events, renderMarkdown, showStatus } from "./dom.js";
 
 const HOLD_MS = 450; // a press this long holds the floor (hands-free)
 
@@ -35,7 +35,11 @@ export function createView() {
   const notice = $("#notice");
   const hangUp = $("#hang-up");
   const callAudio = $("#call-audio");
+  const announcer = $("#announcer");
   let realtime = false;
+  // The transcript is not read out as it streams (replies are heard in Parley's voice);
+  // a reply nobody heard (no voice here) is, once the turn is over.
+  let reply = null; // {handle, heard, done} of the latest reply, until the turn is over
   const { on: listen, emit: on } = events();
 
   // Talk button: a tap toggles; in push-to-talk a press holds the turn open; in hands-free a
@@ -133,15 +137,37 @@ export function createView() {
     const handle = {
       node: item,
       setText: show,
-      setPending(pending) { item.dataset.pending = pending ? "true" : "false"; },
+      setPending(pending) {
+        item.dataset.pending = pending ? "true" : "false";
+        if (!rich) return;
+        if (pending) {
+          reply = { handle, heard: false, done: false };
+          announcer.textContent = "";
+        }
+        else if (reply?.handle === handle) {
+          reply.done = true;
+          queueMicrotask(announceUnheard);
+        }
+      },
       setInterrupted() {
         item.dataset.interrupted = "true";
         if (!item.querySelector(".flag")) item.append(el("span", "flag", "Interrupted"));
       },
       remove() { item.remove(); },
+      get text() { return text.textContent; },
+      get interrupted() { return item.dataset.interrupted === "true"; },
     };
     if (turn.interrupted) handle.setInterrupted();
     return handle;
+  }
+
+  function announceUnheard() {
+    const state = mic.dataset.state;
+    if (!reply?.done || state === "thinking" || state === "speaking") return;
+    const { handle, heard } = reply;
+    reply = null;
+    if (heard || handle.interrupted || !handle.text.trim()) return;
+    announcer.textContent = `Parley: ${handle.text}`;
   }
 
   function showThread(hasTurns) {
@@ -158,8 +184,9 @@ export function createView() {
       mic.dataset.state = state;
       const labels = realtime ? CALL_LABELS : MIC_LABELS;
       mic.setAttribute("aria-label", labels[state] || labels.idle);
-      mic.setAttribute("aria-pressed", state === "listening" ? "true" : "false");
       hint.textContent = pushToTalk && state === "idle" ? "Hold to talk" : "";
+      if (state === "speaking" && reply) reply.heard = true;
+      if (state === "idle" || state === "listening") announceUnheard();
     },
     setPushToTalk(on) {
       pushToTalk = on;
@@ -192,8 +219,7 @@ export function createView() {
       return callAudio.play();
     },
     setStatus(text, tone = "info") {
-      status.textContent = text;
-      status.dataset.tone = tone;
+      showStatus(status, text, tone);
     },
     setInterim(text) { interim.textContent = text; },
     /** The microphone's loudness (0..1) while recording, shown by the ring around the button. */
@@ -203,7 +229,8 @@ export function createView() {
     /** Voice input unavailable: the button stays tappable, to explain why and offer typing. */
     setMicAvailable(available) {
       mic.dataset.available = available ? "true" : "false";
-      mic.setAttribute("aria-description", available ? "" : "Voice input is unavailable here");
+      if (available) mic.removeAttribute("aria-describedby");
+      else mic.setAttribute("aria-describedby", "notice");
     },
     setLatency(ms) {
       latency.textContent = ms == null ? "" : `${(ms / 1000).toFixed(1)} s`;
@@ -217,6 +244,7 @@ export function createView() {
     setMode(mode) { $("#mode").value = mode; },
 
     renderConversation(conversation) {
+      reply = null;
       transcript.replaceChildren();
       for (const turn of conversation.turns) transcript.append(messageNode(turn).node);
       showThread(conversation.turns.length > 0);

@@ -1,6 +1,7 @@
 // The settings sheet: conversation style, who answers, the key, talking and the voice.
 
 import { $, el, events, sheet } from "../dom.js";
+import { voiceKey } from "../voice/speaker.js";
 
 export function createSettingsSheet() {
   const { on, emit } = events();
@@ -111,7 +112,7 @@ export function createSettingsSheet() {
       voice.firstChild.value = "";
       for (const v of voices) {
         const option = el("option", null, `${v.name} (${v.lang})`);
-        option.value = v.voiceURI;
+        option.value = voiceKey(v);
         voice.append(option);
       }
       voice.value = keep;

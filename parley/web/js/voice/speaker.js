@@ -1,11 +1,26 @@
-// Speaking with the browser's voices (speechSynthesis), one sentence at a time.
+// Speaking with the browser's voices (speechSynthesis), one sentence at a time: Parley
+// keeps the queue and hands over the next utterance in a task after `end`/`error`, since
+// WebKitGTK never ends one started as the previous ends (and stays `speaking`). iOS and
+// Chrome (~15 s) lose `end` too: past a deadline from its length and rate an utterance is
+// cancelled and Parley goes on as if it had ended. The loop never waits forever.
 
-// Chrome and Safari drop an utterance that was garbage-collected before it ended, and
-// never fire its `end`: every utterance stays referenced here until it is done.
+// A garbage-collected utterance never fires `end` (Chrome, Safari): keep each until done.
 const live = new Set();
-
 // After cancel(), speaking again at once is ignored by some engines.
 const CANCEL_COOLDOWN_MS = 100;
+// Time to start, then the text at 10 characters a second (people say ~15) at rate 1.
+const START_ALLOWANCE_MS = 2500;
+const MS_PER_CHARACTER = 100;
+// A blocked speak() fails silently (iOS without a prior tap): checked this long after.
+const BLOCKED_CHECK_MS = 1200;
+
+/** How long `text` may take at `rate` before its missing `end` is presumed lost. */
+export function deadlineMs(text, rate) {
+  return START_ALLOWANCE_MS + (text.length * MS_PER_CHARACTER) / Math.max(rate || 1, 0.1);
+}
+
+/** A voice's key: WebKitGTK's (Flite) all have an empty voiceURI. */
+export const voiceKey = (voice) => voice.voiceURI || voice.name;
 
 export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked = () => {} } = {}) {
   const synth = window.speechSynthesis;
@@ -13,7 +28,9 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
   let voiceURI = "";
   let rate = 1.05;
   let unlocked = false;
-  let pending = 0; // utterances queued or speaking
+  let queue = []; // sentences waiting for the engine
+  let current = null; // {silent}: the engine's utterance
+  let handing = false; // the next is a task away
   let replyDone = true;
   let startedThisReply = false;
   let cooldownUntil = 0;
@@ -32,46 +49,75 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
 
   function pickVoice() {
     if (!voices.length) return null;
-    return voices.find((v) => v.voiceURI === voiceURI)
+    return voices.find((v) => voiceURI && voiceKey(v) === voiceURI)
       || voices.find((v) => v.default && v.lang?.startsWith("en"))
       || voices.find((v) => v.lang?.startsWith(navigator.language?.slice(0, 2) || "en"))
       || null;
   }
 
-  function maybeIdle(gen) {
-    if (gen === generation && pending === 0 && replyDone) onIdle();
+  function busy() {
+    return Boolean(current || handing);
   }
 
-  function utter(text, gen) {
+  function maybeIdle() {
+    if (!busy() && queue.length === 0 && replyDone) onIdle();
+  }
+
+  /** The next sentence to the engine, in a task of its own (never inside an `end`). */
+  function handOver(gen) {
+    if (busy()) return;
+    if (!queue.length) {
+      maybeIdle();
+      return;
+    }
+    handing = true;
+    const wait = Math.max(0, cooldownUntil - Date.now());
+    setTimeout(() => {
+      if (gen !== generation) return;
+      handing = false;
+      if (current || !queue.length) {
+        maybeIdle();
+        return;
+      }
+      utter(queue.shift(), gen, { silent: false });
+    }, wait);
+  }
+
+  function utter(text, gen, { silent }) {
     const u = new SpeechSynthesisUtterance(text);
-    const voice = pickVoice();
-    if (voice) u.voice = voice;
-    u.lang = voice ? voice.lang : navigator.language || "en-US";
-    u.rate = rate;
+    if (silent) {
+      u.volume = 0;
+    } else {
+      const voice = pickVoice();
+      if (voice) u.voice = voice;
+      u.lang = voice ? voice.lang : navigator.language || "en-US";
+      u.rate = rate;
+    }
     live.add(u);
+    const mine = { silent };
+    current = mine;
     let finished = false;
-    // A watchdog for an `end` that never comes (iOS after a route change, Chrome at ~15 s).
-    const budget = 4000 + (text.split(/\s+/).length / (2.6 * rate)) * 1000;
-    const watchdog = setTimeout(() => {
-      if (!synth.speaking) done();
-    }, budget);
-    function done() {
+    function finish({ lost }) {
       if (finished) return;
       finished = true;
-      clearTimeout(watchdog);
+      clearTimeout(deadline);
       live.delete(u);
-      if (gen !== generation) return;
-      pending -= 1;
-      maybeIdle(gen);
-    }
-    u.onstart = () => {
-      if (gen === generation && !startedThisReply) {
-        startedThisReply = true;
-        onStart();
+      if (gen !== generation || current !== mine) return;
+      current = null;
+      if (lost) {
+        synth.cancel(); // the engine is stuck on it
+        cooldownUntil = Date.now() + CANCEL_COOLDOWN_MS;
       }
+      handOver(gen);
+    }
+    const deadline = setTimeout(() => finish({ lost: true }), deadlineMs(text, rate));
+    u.onstart = () => {
+      if (silent || gen !== generation || startedThisReply) return;
+      startedThisReply = true;
+      onStart();
     };
-    u.onend = done;
-    u.onerror = done;
+    u.onend = () => finish({ lost: false });
+    u.onerror = () => finish({ lost: false });
     synth.speak(u);
   }
 
@@ -82,11 +128,8 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
     unlock() {
       if (!synth || unlocked) return;
       unlocked = true;
-      const u = new SpeechSynthesisUtterance(" ");
-      u.volume = 0;
-      live.add(u);
-      u.onend = u.onerror = () => live.delete(u);
-      synth.speak(u);
+      // Now, inside the tap; sentences wait for its end.
+      if (!busy()) utter(" ", generation, { silent: true });
     },
 
     /** A new reply begins: sentences will follow. */
@@ -95,39 +138,38 @@ export function createSpeaker({ onStart = () => {}, onIdle = () => {}, onBlocked
       startedThisReply = false;
     },
 
-    /** Speak one sentence (queued after the ones before it). */
+    /** Speak one sentence, after the ones before it. */
     say(text) {
       if (!synth || !text.trim()) return;
       const gen = generation;
-      pending += 1;
-      const wait = cooldownUntil - Date.now();
-      if (wait > 0) setTimeout(() => gen === generation && utter(text, gen), wait);
-      else utter(text, gen);
-      // A blocked speak() fails silently (iOS without a prior tap): check it took.
+      queue.push(text);
+      handOver(gen);
       setTimeout(() => {
-        if (gen === generation && pending > 0 && !synth.speaking && !synth.pending
-            && !startedThisReply) onBlocked();
-      }, 1200);
+        if (gen === generation && !startedThisReply && !synth.speaking && !synth.pending
+            && (queue.length || busy())) onBlocked();
+      }, BLOCKED_CHECK_MS);
     },
 
     /** No more sentences for this reply. */
     end() {
       replyDone = true;
-      maybeIdle(generation);
+      maybeIdle();
     },
 
     /** Stop speaking at once (barge-in). */
     cancel() {
       generation += 1;
-      pending = 0;
+      queue = [];
+      current = null;
+      handing = false;
       replyDone = true;
       if (synth) synth.cancel();
-      live.clear();
       cooldownUntil = Date.now() + CANCEL_COOLDOWN_MS;
     },
 
-    get speaking() { return pending > 0; },
-    set voice(uri) { voiceURI = uri; },
+    /** Sentences are waiting or being spoken (the silent unlock does not count). */
+    get speaking() { return queue.length > 0 || handing || Boolean(current && !current.silent); },
+    set voice(key) { voiceURI = key; },
     set rate(value) { rate = value; },
     onVoices(listener) { voiceListeners.add(listener); listener(voices); },
   };
