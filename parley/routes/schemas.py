@@ -38,7 +38,7 @@ ApiKey = Annotated[SecretStr, AfterValidator(_key)]
 # Pictures: data URLs ("data:image/jpeg;base64,..."). How many and how big is checked with a
 # clear message by parley.images (4 a turn, 8 a request, 5 MB each); these caps only bound
 # what is parsed at all.
-ImageUrl = Annotated[str, Field(max_length=8_000_000)]
+ImageUrl = Annotated[str, Field(max_length=64_000_000)]
 Images = Annotated[list[ImageUrl], Field(default_factory=list, max_length=32)]
 
 

@@ -2,6 +2,7 @@
 // stores. No DOM here (view.js, sheets/*) and no URLs (api.js).
 
 import { createCalls } from "./call.js";
+import { createAttachments } from "./attachments.js";
 import * as exporter from "./exporter.js";
 import { createHistory } from "./history.js";
 import { createPrefs } from "./prefs.js";
@@ -35,6 +36,7 @@ const context = {
   health: () => server.health,
   openaiReady: () => server.openaiReady(),
 };
+context.attachments = createAttachments(context);
 context.history = createHistory(context);
 const history = context.history;
 const talk = createTalk(context);
@@ -64,6 +66,7 @@ view.on("stop", () => {
 });
 view.on("micUp", () => talk.release());
 view.on("hangUp", () => calls.hangUp());
+view.on("attach", (files) => context.attachments.add(files));
 view.on("send", (text) => {
   if (calls.active) {
     if (calls.send(text)) view.clearComposer();
@@ -171,9 +174,17 @@ view.on("mode", (mode) => {
 
 // Conversations --------------------------------------------------------------------------------
 
+/** Show a conversation, then its pictures (kept on the device) as they load. */
+function show(conversation) {
+  for (const [turn, handle] of view.renderConversation(conversation)) {
+    context.attachments.urls(turn.images).then((urls) => handle.setImages(urls))
+      .catch(() => {});
+  }
+}
+
 function startNewConversation({ keepCurrent = true } = {}) {
   stopEverything();
-  view.renderConversation(thread.startNew(prefs.settings.mode, { keepCurrent }));
+  show(thread.startNew(prefs.settings.mode, { keepCurrent }));
   view.setLatency(null);
   view.setStatus("");
 }
@@ -198,16 +209,18 @@ const historySheet = onDemand("./sheets/history.js", ({ createHistorySheet }) =>
     if (!opened) return;
     prefs.update({ mode: opened.mode || prefs.settings.mode });
     view.setMode(prefs.settings.mode);
-    view.renderConversation(opened);
+    show(opened);
   });
   sheet.on("deleteConversation", async (id) => {
     const current = id === thread.current.id;
     await history.remove(id);
+    await context.attachments.forget(id);
     if (current) startNewConversation({ keepCurrent: false });
     showHistory(sheet);
   });
   sheet.on("deleteAll", async () => {
     await history.removeAll();
+    await context.attachments.forgetAll();
     startNewConversation({ keepCurrent: false });
     showHistory(sheet);
   });
@@ -234,10 +247,15 @@ async function deliver(kind, title, markdown, json, name) {
 
 const exportSheet = onDemand("./sheets/export.js", ({ createExportSheet }) => {
   const sheet = createExportSheet();
-  sheet.on("export", (kind) => {
+  sheet.on("export", async (kind) => {
     const conversation = thread.current;
-    deliver(kind, conversation.title || "Parley conversation", exporter.toMarkdown(conversation),
-      exporter.toJSON(conversation), exporter.baseName(conversation));
+    // Pictures travel inside the files as data URLs; copying and sharing take the words.
+    const ids = conversation.turns.flatMap((t) => t.images || []);
+    const pictures = ids.length && (kind === "json" || kind === "markdown")
+      ? await context.attachments.dataUrls(ids) : {};
+    deliver(kind, conversation.title || "Parley conversation",
+      exporter.toMarkdown(conversation, pictures), exporter.toJSON(conversation, pictures),
+      exporter.baseName(conversation));
   });
   return sheet;
 });
@@ -263,7 +281,7 @@ window.addEventListener("pagehide", () => {
 });
 
 talk.onVoices((voices) => settingsSheet.setVoices(voices, prefs.settings.voice));
-view.renderConversation(thread.current);
+show(thread.current);
 view.setMicState("idle");
 applySettings();
 

@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import * as exporter from "./exporter.js";
 
-export function createBrief({ sheet, thread, settings, auth }) {
+export function createBrief({ sheet, thread, settings, auth, attachments }) {
   let markdown = "";
   let controller = null;
 
@@ -19,7 +19,7 @@ export function createBrief({ sheet, thread, settings, auth }) {
       markdown = "";
       try {
         const body = {
-          history: exporter.history(thread.current),
+          history: await attachments.forHistory(exporter.history(thread.current), 0),
           provider: settings().provider === "auto" ? null : settings().provider,
         };
         for await (const { event, data } of api.brief(body, auth(), signal)) {

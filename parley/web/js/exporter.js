@@ -6,7 +6,8 @@ function when(ms) {
   return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-export function toMarkdown(conversation) {
+/** Markdown, with each kept picture (given as data URLs by id) shown where it was sent. */
+export function toMarkdown(conversation, pictures = {}) {
   const lines = [
     `# ${conversation.title || "Conversation with Parley"}`,
     "",
@@ -16,12 +17,16 @@ export function toMarkdown(conversation) {
   for (const turn of conversation.turns) {
     const who = turn.role === "user" ? "You" : "Parley";
     const note = turn.interrupted ? " _(interrupted)_" : "";
+    for (const id of turn.images || []) {
+      lines.push(pictures[id] ? `![A picture you showed](${pictures[id]})` : "_(a picture)_", "");
+    }
     lines.push(`**${who}:** ${turn.content.trim()}${note}`, "");
   }
   return `${lines.join("\n").trim()}\n`;
 }
 
-export function toJSON(conversation) {
+/** JSON, with each kept picture as a data URL beside its turn. */
+export function toJSON(conversation, pictures = {}) {
   const data = {
     format: "parley.conversation/1",
     id: conversation.id,
@@ -34,6 +39,8 @@ export function toJSON(conversation) {
       content: t.content,
       at: new Date(t.at).toISOString(),
       ...(t.interrupted ? { interrupted: true } : {}),
+      ...(t.images?.length
+        ? { images: t.images.map((id) => pictures[id]).filter(Boolean) } : {}),
     })),
   };
   return `${JSON.stringify(data, null, 2)}\n`;
@@ -45,9 +52,11 @@ export function baseName(conversation) {
     .toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48) || "parley";
 }
 
-/** The conversation as history for the API: finished user and assistant turns. */
+/** The conversation as history for the API: finished user and assistant turns (with the
+ * ids of their kept pictures, which the talk loop turns into data URLs). */
 export function history(conversation) {
   return conversation.turns
     .filter((t) => (t.role === "user" || t.role === "assistant") && t.content.trim())
-    .map((t) => ({ role: t.role, content: t.content }));
+    .map((t) => (t.images?.length ? { role: t.role, content: t.content, images: t.images }
+      : { role: t.role, content: t.content }));
 }

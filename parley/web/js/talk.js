@@ -14,7 +14,7 @@ const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/i;
 const languageHint = () => (LANGUAGE_TAG.test(navigator.language || "") ? navigator.language
   : undefined);
 
-export function createTalk({ view, thread, settings, auth, health, history }) {
+export function createTalk({ view, thread, settings, auth, health, history, attachments }) {
   watchHeadphones();
   let phase = "idle";
   let transcribing = false; // the recorder's turn is at the server being transcribed
@@ -180,11 +180,15 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
 
   // Replies --------------------------------------------------------------------------------
 
-  function sendTurn(text) {
+  async function sendTurn(text) {
     if (controller || phase === "speaking") bargeIn({ listen: false });
     const turn = { role: "user", content: text, at: Date.now() };
+    // Pictures attached since the last turn go with this one (typed or spoken).
+    const pictures = await attachments.take(thread.current.id);
+    if (pictures) turn.images = pictures.ids;
     thread.push(turn);
-    view.appendMessage(turn);
+    const handle = view.appendMessage(turn);
+    if (pictures) handle.setImages(await attachments.urls(pictures.ids));
     thread.save();
     fetchReply(turn);
   }
@@ -204,12 +208,15 @@ export function createTalk({ view, thread, settings, auth, health, history }) {
     let failed = null;
     try {
       const s = settings();
+      const images = userTurn.images?.length
+        ? Object.values(await attachments.dataUrls(userTurn.images)) : [];
       const body = {
         message: userTurn.content,
-        history: thread.historyBefore(userTurn),
+        history: await attachments.forHistory(thread.historyBefore(userTurn), images.length),
         mode: s.mode,
         provider: s.provider === "auto" ? null : s.provider,
       };
+      if (images.length) body.images = images;
       thread.push(turn);
       // With server history on, the server keeps both turns under this conversation's id.
       const keep = history.keep(thread.current);

@@ -89,8 +89,8 @@ export function createView() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = composer.value.trim();
-    if (!text) return;
-    on("send")(text);
+    if (!text && !attachments.children.length) return;
+    on("send")(text || "What do you think of this?");
   });
   composer.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -98,11 +98,35 @@ export function createView() {
       form.requestSubmit();
     }
   });
+  const attachments = $("#attachments");
   const fitComposer = () => {
     composer.style.height = "auto";
     composer.style.height = `${Math.min(composer.scrollHeight, 120)}px`;
-    sendButton.disabled = !composer.value.trim();
+    sendButton.disabled = !composer.value.trim() && !attachments.children.length;
   };
+  // Pictures: the attach button (photo library, camera or files on a phone), paste, and
+  // drag-and-drop on a desktop.
+  const picker = $("#attach-input");
+  $("#attach").addEventListener("click", () => picker.click());
+  picker.addEventListener("change", () => {
+    if (picker.files?.length) on("attach")([...picker.files]);
+    picker.value = "";
+  });
+  composer.addEventListener("paste", (event) => {
+    const files = [...(event.clipboardData?.files || [])].filter((f) => f.type.startsWith("image/"));
+    if (!files.length) return;
+    event.preventDefault();
+    on("attach")(files);
+  });
+  document.addEventListener("dragover", (event) => {
+    if (event.dataTransfer?.types?.includes("Files")) event.preventDefault();
+  });
+  document.addEventListener("drop", (event) => {
+    const files = [...(event.dataTransfer?.files || [])];
+    if (!files.length) return;
+    event.preventDefault();
+    on("attach")(files);
+  });
   composer.addEventListener("input", fitComposer);
   fitComposer();
 
@@ -154,6 +178,20 @@ export function createView() {
         if (!item.querySelector(".flag")) item.append(el("span", "flag", "Interrupted"));
       },
       remove() { item.remove(); },
+      /** The pictures shown with this turn (object URLs). */
+      setImages(urls) {
+        item.querySelector(".pictures")?.remove();
+        if (!urls.length) return;
+        const strip = el("div", "pictures");
+        for (const url of urls) {
+          const image = el("img");
+          image.src = url;
+          image.alt = "A picture you showed Parley";
+          image.setAttribute("data-testid", "message-image");
+          strip.append(image);
+        }
+        item.insertBefore(strip, text);
+      },
       get text() { return text.textContent; },
       get interrupted() { return item.dataset.interrupted === "true"; },
     };
@@ -243,12 +281,48 @@ export function createView() {
     setWelcomeNote(text) { $("#welcome-note").textContent = text; },
     setMode(mode) { $("#mode").value = mode; },
 
+    /** Show a conversation; the handles of its turns that keep pictures, to fill in. */
     renderConversation(conversation) {
       reply = null;
       transcript.replaceChildren();
-      for (const turn of conversation.turns) transcript.append(messageNode(turn).node);
+      const withPictures = [];
+      for (const turn of conversation.turns) {
+        const handle = messageNode(turn);
+        transcript.append(handle.node);
+        if (turn.images?.length) withPictures.push([turn, handle]);
+      }
       showThread(conversation.turns.length > 0);
       scrollToEnd();
+      return withPictures;
+    },
+
+    /** A picture waiting to go with the next turn: a thumbnail that can be removed. */
+    showAttachment(key, url, onRemove) {
+      const item = el("li", "attachment");
+      item.setAttribute("data-testid", "attachment");
+      item.dataset.key = key;
+      const image = el("img");
+      image.src = url;
+      image.alt = "Picture to send with your next turn";
+      const remove = el("button", "remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove this picture");
+      remove.append(el("span", null, "✕"));
+      remove.addEventListener("click", onRemove);
+      item.append(image, remove);
+      attachments.append(item);
+      attachments.hidden = false;
+      sendButton.disabled = false;
+    },
+    removeAttachment(key) {
+      attachments.querySelector(`[data-key="${key}"]`)?.remove();
+      attachments.hidden = !attachments.children.length;
+      fitComposer();
+    },
+    clearAttachments() {
+      attachments.replaceChildren();
+      attachments.hidden = true;
+      fitComposer();
     },
     /** Add a message at the end, or before another message's handle. */
     appendMessage(turn, before = null) {

@@ -2,7 +2,7 @@
 // (the server transcribes), the device's voices or the server's. The recorder and the
 // server voice are fetched only where they are used: most phones never need them.
 
-import { synthesisSupport } from "./capabilities.js";
+import { recognitionSupport, synthesisSupport } from "./capabilities.js";
 import { chooseListener, wantsServer } from "./listener.js";
 import { createSpeaker } from "./speaker.js";
 
@@ -108,6 +108,11 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
       recorder = load(name, chooseEar);
       if (loading(name)) return; // chosen again in a moment, once it has loaded
     }
+    let recognizer = null;
+    if (recognitionSupport().ok && preference !== "server") {
+      recognizer = load("recognizer", chooseEar);
+      if (loading("recognizer")) return;
+    }
     const ear = patience();
     const serverEvents = {
       turnEnd: ear, held, onLevel: listenerEvents.onLevel,
@@ -120,6 +125,7 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
         ? recorder.createStreamListener({ ...callbacks, ...serverEvents,
           connect: listenSocket, startMessage: listenStart })
         : recorder.createServerListener({ ...callbacks, ...serverEvents, transcribe }))),
+      browserListener: recognizer && ((callbacks) => recognizer.createBrowserListener(callbacks)),
       lang: navigator.language || "en-US",
       turnEnd: ear,
       held,

@@ -2,7 +2,6 @@
 // recording audio for the server to transcribe. Both return the same listener shape.
 
 import { recognitionSupport } from "./capabilities.js";
-import { createBrowserListener } from "./recognizer.js";
 
 /** Whether the person's choice (and this browser) call for the server to transcribe. */
 export function wantsServer(preference, support = recognitionSupport()) {
@@ -11,15 +10,17 @@ export function wantsServer(preference, support = recognitionSupport()) {
 
 /**
  * The listener to use, or {listener: null, reason} when this browser cannot listen.
- * `serverListener` builds the recorder path when the server can transcribe.
+ * `serverListener` builds the recorder path when the server can transcribe;
+ * `browserListener` the browser recognizer's (both modules are loaded on demand).
  */
-export function chooseListener({ preference, serverCanTranscribe, serverListener, ...callbacks }) {
+export function chooseListener({ preference, serverCanTranscribe, serverListener,
+  browserListener, ...callbacks }) {
   const support = recognitionSupport();
   if (wantsServer(preference, support) && serverCanTranscribe && serverListener) {
     return { listener: serverListener(callbacks), reason: support.reason };
   }
-  if (support.ok && preference !== "server") {
-    return { listener: createBrowserListener(callbacks), reason: null };
+  if (support.ok && preference !== "server" && browserListener) {
+    return { listener: browserListener(callbacks), reason: null };
   }
   return { listener: null, reason: support.reason || "Voice input isn't available here." };
 }
