@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from parley.conversation.persona import Mode
 from parley.security.keys import sendable
+from parley.text import CleanText
 
-# NUL and lone surrogates cannot be stored, logged or re-encoded for the upstream safely.
-_UNSAFE = re.compile("[\x00\ud800-\udfff]")
 # Hard caps for the schema; the operator's (smaller) limits are checked in the routes.
 MAX_TEXT = 100_000
 MAX_TURNS = 1_000
 
-
-def _clean(value: str) -> str:
-    if _UNSAFE.search(value):
-        raise ValueError("text must not contain NUL characters or unpaired surrogates")
-    return value
-
-
-CleanText = Annotated[str, AfterValidator(_clean)]
 
 def _key(value: SecretStr) -> SecretStr:
     secret = value.get_secret_value().strip()
