@@ -90,7 +90,7 @@ class Brief(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     title: Annotated[CleanText, Field(max_length=TITLE_CHARS)] = ""
-    sections: Sections = Field(default_factory=Sections)
+    sections: Sections = Field(default_factory=lambda: Sections.model_validate({}))
     conflicts: Annotated[list[Conflict], Field(max_length=MAX_CONFLICTS)] = Field(
         default_factory=list
     )

@@ -28,8 +28,9 @@ from parley.deps import (
     person_key,
 )
 from parley.providers.upstream import translate_openai_error
-from parley.routes.schemas import ApiKey, CleanText
+from parley.routes.schemas import ApiKey
 from parley.security.ratelimit import Budget
+from parley.text import CleanText
 
 if TYPE_CHECKING:
     from openai.types.realtime import (

@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley import errors
 from parley.conversation.persona import Mode
 from parley.deps import AdmitDep, ClientDep, OriginsDep, StoreDep
-from parley.routes.schemas import CleanText
 from parley.storage.models import TITLE_MAX, Sender
 from parley.storage.owners import Identity
 from parley.storage.repository import MessageInfo, SessionInfo
+from parley.text import CleanText
 
 
 async def client_budget(admission: AdmitDep, client: ClientDep) -> None:

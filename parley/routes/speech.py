@@ -25,11 +25,12 @@ from parley.deps import (
     SpeechDep,
     person_key,
 )
-from parley.routes.schemas import MAX_TEXT, ApiKey, CleanText
+from parley.routes.schemas import MAX_TEXT, ApiKey
 from parley.routes.streaming import ClosingStreamingResponse
 from parley.security.local_jobs import unless_gone
 from parley.speech.base import MEDIA_TYPES, TextToSpeech, media_type
 from parley.speech.choice import choose_engine
+from parley.text import CleanText
 
 log = logging.getLogger(__name__)
 router = APIRouter()
