@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import images, local_model, offline_eval, offline_voice, performance
+from bench import brief_eval, images, local_model, offline_eval, offline_voice, performance
 from bench.turns import run as turn_taking
 
 
@@ -12,6 +12,8 @@ def main() -> None:
     local_model.main()
     print()
     offline_eval.main()
+    print()
+    brief_eval.main()
     print()
     offline_voice.main([])
     print()

@@ -234,3 +234,12 @@ class VisionUnavailable(ParleyError):
     default_message = (
         "This model can't see pictures. Pick a model that can in Settings, or describe it in words."
     )
+
+
+class BriefUnavailable(ParleyError):
+    status = 502
+    code = "brief_unavailable"
+    default_message = (
+        "The brief could not be updated just now; it is kept as it was. "
+        "It will catch up after your next turn."
+    )

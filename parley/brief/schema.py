@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from parley.text import CleanText
 
@@ -81,8 +81,12 @@ class Conflict(BaseModel):
     decision: ItemText
     turn: TurnIndex | None = Field(default=None, description="The turn that clashes.")
     note: Annotated[CleanText, Field(max_length=ITEM_CHARS)] = ""
+    # Aliased this way (not `alias=`) so code can name the field as Python spells it.
     decision_turn: TurnIndex | None = Field(
-        default=None, alias="decisionTurn", description="The turn the decision came from."
+        default=None,
+        validation_alias=AliasChoices("decisionTurn", "decision_turn"),
+        serialization_alias="decisionTurn",
+        description="The turn the decision came from.",
     )
 
 

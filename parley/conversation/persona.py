@@ -56,6 +56,16 @@ def brief_prompt() -> str:
     return _prompt("brief")
 
 
+def brief_update_prompt() -> str:
+    """The system prompt that updates the living brief from the latest turns (JSON out)."""
+    return _prompt("brief_update")
+
+
+def with_brief(system: str, context: str | None) -> str:
+    """The system prompt, plus what the brief says the conversation still lacks (if anything)."""
+    return f"{system}\n\n{context}" if context else system
+
+
 def with_notes(system: str, composer: Composer, turn: str, history: Sequence[str]) -> str:
     """The system prompt, plus the design notes' best topic for this turn (if one fits)."""
     matches = composer.retriever.search(turn, history, limit=1)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
-# What a request is for: a spoken turn of a conversation, or writing a brief from one.
-Task = Literal["turn", "brief"]
+# What a request is for: a spoken turn of a conversation, writing a brief from one, or
+# updating the living brief after a turn (structured output).
+Task = Literal["turn", "brief", "brief_update"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """Ask for JSON that follows `schema` (OpenAI structured outputs, strict)."""
+
+    name: str
+    schema: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +38,10 @@ class ChatRequest:
     max_tokens: int | None = None
     task: Task = "turn"
     mode: str = "sparring"
+    output: OutputSchema | None = None
+    # A sentence the reply opens with (a clash with an earlier decision), for the offline
+    # notes, which compose replies rather than follow a system prompt.
+    heads_up: str | None = None
 
     def __repr__(self) -> str:
         # Never let a key reach a log line through a repr.

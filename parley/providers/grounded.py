@@ -89,6 +89,8 @@ class GroundedProvider:
                 model = f"{NOTES_MODEL}+{self.model.default_model() if self.model else ''}"
         if request.messages and request.messages[-1].images:
             sentences.insert(0, CANNOT_SEE)
+        if request.heads_up:
+            sentences.insert(0, request.heads_up)
         yield ModelInfo(model)
         for index, sentence in enumerate(sentences):
             yield TextDelta(sentence if index == len(sentences) - 1 else f"{sentence} ")

@@ -88,6 +88,15 @@ class OpenAICompatProvider:
                 "stream_options": {"include_usage": True},
             },
         }
+        if request.output is not None:
+            body["extra_body"]["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": request.output.name,
+                    "strict": True,
+                    "schema": request.output.schema,
+                },
+            }
         # request.max_tokens is not sent: servers disagree on the field's name (max_tokens,
         # max_completion_tokens, n_predict) and the prompts already keep answers short.
         response: AsyncAPIResponse[Any] | None = None

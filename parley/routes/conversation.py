@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from parley import errors
+from parley.brief.gaps import brief_context, heads_up
 from parley.config import Settings
 from parley.conversation.history import build_messages, checked_history
-from parley.conversation.persona import system_prompt, with_notes, with_pictures
+from parley.conversation.persona import system_prompt, with_brief, with_notes, with_pictures
 from parley.deps import (
     AccessDep,
     BearerKeyDep,
@@ -73,6 +74,9 @@ async def conversation(
     provider = choice.provider
     system = system_prompt(body.mode, small_model=provider.small_model)
     budget = min(settings.history_budget_chars, provider.max_prompt_chars or 1 << 30)
+    if provider.needs_key:
+        # The brief's biggest gap or a fresh conflict, for the next question to aim at.
+        system = with_brief(system, brief_context(body.brief, len(history)))
     if provider.needs_key and settings.knowledge_context and composer is not None:
         # Optional: the notes' best topic as context a big model may use, never must.
         system = with_notes(system, composer, message, [t.content for t in history])
@@ -87,6 +91,7 @@ async def conversation(
         model=model,
         api_key=choice.api_key,
         mode=body.mode,
+        heads_up=None if provider.needs_key else heads_up(body.brief, len(history)),
     )
     keep = None
     if body.session_id is not None and history_store is not None:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from parley.conversation.turn import TurnEvent, TurnLimits, run_turn
+from parley.conversation.turn import Done, TurnEvent, TurnLimits, run_turn
 from parley.deps import ClientDep, GoneDep, PersonDep, RecordDep, ServicesDep
 from parley.observability.requests import RequestRecord
 from parley.providers.base import ChatRequest
@@ -62,16 +62,30 @@ class Turns:
         self._gone = gone
         self._record = record
 
+    async def admit(self, choice: Choice) -> None:
+        """The rate limits for one request to `choice`'s provider (429 when over)."""
+        self._record.provider_attempted = choice.provider.name
+        operator = choice.key_source == "operator"
+        await self._admission.check(
+            self._client, choice.api_key, operator_person=self._person if operator else None
+        )
+
     async def start(self, plan: TurnPlan) -> Response:
         """Admit the turn (rate limits), run it, keep it, and answer as JSON or SSE."""
-        self._record.provider_attempted = plan.choice.provider.name
-        operator = plan.choice.key_source == "operator"
-        await self._admission.check(
-            self._client, plan.choice.api_key, operator_person=self._person if operator else None
-        )
+        await self.admit(plan.choice)
         return await respond(
             self._events(plan), stream=plan.stream, record=self._record, gone=self._gone
         )
+
+    async def answer(self, plan: TurnPlan) -> str:
+        """Run an admitted turn to its end and return its text, for a route that reads it."""
+        async with aclosing(self._events(plan)) as events:
+            async for event in events:
+                if isinstance(event, Done):
+                    self._record.provider = event.provider
+                    self._record.model = event.model
+                    return event.reply
+        raise AssertionError("run_turn always ends with Done")  # pragma: no cover
 
     async def _events(self, plan: TurnPlan) -> AsyncGenerator[TurnEvent, None]:
         provider = plan.choice.provider

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from parley.brief.schema import Brief
 from parley.conversation.persona import Mode
 from parley.security.keys import sendable
 from parley.text import CleanText
@@ -61,10 +62,31 @@ class ConversationIn(TurnOptions):
                            "WebP or HEIC; at most 4 a turn and 8 a request, 5 MB each).")
     mode: Mode = "sparring"
     session_id: CleanText | None = Field(default=None, alias="sessionId", max_length=100)
+    brief: Brief | None = Field(
+        default=None, description="The living brief so far, so the reply can aim at its gaps."
+    )
 
 
 class BriefIn(TurnOptions):
     pass
+
+
+class BriefUpdateIn(TurnOptions):
+    brief: Brief = Field(
+        default_factory=Brief,
+        description="The brief so far (empty at the start); the answer is this brief, updated.",
+    )
+    since: int = Field(
+        default=0, ge=0, le=MAX_TURNS,
+        description="The first turn of `history` the brief has not seen yet (0: all of them).",
+    )
+    mode: Mode = "sparring"
+
+
+class BriefUpdateOut(BaseModel):
+    brief: dict[str, Any] = Field(description="The updated brief (see the contract's shape).")
+    provider: str
+    model: str
 
 
 class UsageOut(BaseModel):

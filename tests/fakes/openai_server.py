@@ -57,6 +57,7 @@ from tests.fakes.openai_images import (
     describe,
     prompt_image_tokens,
 )
+from tests.fakes.openai_structured import check_response_format, json_schema, smallest_answer
 from tests.fakes.openai_wire import (
     bearer,
     error,
@@ -682,6 +683,8 @@ def _plan_reply(body: dict[str, Any], script: Script, user_text: str) -> _Reply:
         pieces = tokenize(script.reply)
     elif script.describe_images:
         pieces = tokenize(describe(body))
+    elif (schema := json_schema(body)) is not None:
+        pieces = tokenize(smallest_answer(schema))
     else:
         pieces = tokenize(default_reply(user_text))
     finish_reason = "stop"
@@ -823,8 +826,10 @@ async def _chat_handler(request: web.Request) -> web.StreamResponse:
     key, denied = _auth_error(request)
     if denied is not None:
         return denied
-    invalid = _validate_chat(body) or check_content(
-        body["messages"], str(body["model"]), request.app[_STATE].vision_models
+    invalid = (
+        _validate_chat(body)
+        or check_response_format(body)
+        or check_content(body["messages"], str(body["model"]), request.app[_STATE].vision_models)
     )
     if invalid is not None:
         return invalid
