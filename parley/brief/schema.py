@@ -49,6 +49,13 @@ class Item(BaseModel):
 
     text: ItemText
     turn: TurnIndex | None = None
+    # Which conversation of the project `turn` is in; none: the one being updated. The web app
+    # sets it, so an item found last week still links to the turn it came from.
+    conversation_id: Annotated[CleanText, Field(max_length=100)] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("conversationId", "conversation_id"),
+        serialization_alias="conversationId",
+    )
 
 
 Items = Annotated[list[Item], Field(default_factory=list, max_length=MAX_ITEMS)]
@@ -100,8 +107,13 @@ class Brief(BaseModel):
     )
 
     def wire(self) -> dict[str, Any]:
-        """The brief as the contract spells it (camelCase)."""
-        return self.model_dump(by_alias=True, mode="json")
+        """The brief as the contract spells it (camelCase; no `conversationId` when unset)."""
+        wire: dict[str, Any] = self.model_dump(by_alias=True, mode="json")
+        for items in wire["sections"].values():
+            for item in items:
+                if item["conversationId"] is None:
+                    del item["conversationId"]
+        return wire
 
     def size(self) -> int:
         """Bytes of the brief as JSON, for the size cap."""

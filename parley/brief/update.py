@@ -113,15 +113,18 @@ def accept(old: Brief, answer: str, turns: int) -> Brief:
         raise Rejected(f"the update was {kind}") from None
     kept = {normal(item.text) for _, item in proposal.sections.all()}
     retracted = [normal(text) for text in proposal.retracted]
-    earlier: dict[str, int | None] = {}
+    earlier: dict[str, Item] = {}
     for key, item in old.sections.all():
         said = normal(item.text)
-        earlier[said] = item.turn
+        earlier[said] = item
         if said not in kept and not any(r and (r in said or said in r) for r in retracted):
             raise Rejected(f"the update dropped an item from {key}")
+    # An item the brief had keeps its link (turn and conversation), however the model wrote it.
     sections = {
         key: [
-            Item(text=item.text, turn=earlier.get(normal(item.text), _within(item.turn, turns)))
+            earlier[normal(item.text)].model_copy(update={"text": item.text})
+            if normal(item.text) in earlier
+            else Item(text=item.text, turn=_within(item.turn, turns))
             for item in proposal.sections.get(key)
         ]
         for key in SECTIONS

@@ -79,3 +79,14 @@ def test_the_model_sees_numbered_turns_and_which_are_new() -> None:
     assert "[2] Designer: Let's ship." in ask.content and "turns from [2] on are new" in ask.content
     assert "[0]" not in ask.content  # over the budget, earlier turns go first
     assert "Never ask for income first" in ask.content
+
+
+def test_an_item_from_an_earlier_conversation_keeps_its_link() -> None:
+    linked = Item.model_validate({"text": "Never ask for income first", "turn": 2,
+                                  "conversationId": "c-1"})
+    old = brief(decisions=[linked])
+    echoed = brief(decisions=[Item(text="Never ask for income first", turn=5)])
+    (kept,) = accept(old, answer(echoed), 8).sections.decisions
+    assert kept == linked
+    assert fold(old, []).wire()["sections"]["decisions"] == [
+        {"text": "Never ask for income first", "turn": 2, "conversationId": "c-1"}]
