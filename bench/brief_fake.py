@@ -47,7 +47,7 @@ def fake_path(conversations: Sequence[dict[str, Any]]) -> Score:
             current: dict[str, Any] = {}
 
             def update(brief: Brief, turns: Turns, since: int) -> Brief:
-                fake.script(Script(reply=_perfect(current, len(turns))))
+                fake.script(Script(reply=_perfect(current, len(turns))), "brief")
                 answer = http.post("/api/brief/update", json={
                     "apiKey": KEY, "brief": brief.wire(), "since": since,
                     "history": [{"role": r, "content": t} for r, t in turns]})

@@ -46,14 +46,16 @@ def clashes(decisions: Sequence[Item], found: Sequence[Found]) -> list[Conflict]
             continue
         new_stems = stems(new.text, ignore=_SIGNS)
         for old in decisions:
-            if old.turn is not None and old.turn >= new.turn:
+            # A decision from another of the project's conversations is always earlier.
+            here = old.conversation_id is None
+            if here and old.turn is not None and old.turn >= new.turn:
                 continue
             shared = stems(old.text, ignore=_SIGNS) & new_stems
             if len(shared) >= _SHARED and _opposed(old.text, new.text):
                 conflicts.append(
                     Conflict(
                         decision=old.text,
-                        decision_turn=old.turn,
+                        decision_turn=old.turn if here else None,
                         turn=new.turn,
                         note=f"\u201c{new.text}\u201d goes against this decision.",
                     )

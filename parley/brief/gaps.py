@@ -33,7 +33,8 @@ def biggest_gap(brief: Brief, turns: int) -> str | None:
     if not sections.audience:
         return "who exactly this is for"
     waiting = [
-        q for q in sections.open_questions if q.turn is not None and turns - q.turn >= _WAITED
+        q for q in sections.open_questions
+        if q.conversation_id is not None or (q.turn is not None and turns - q.turn >= _WAITED)
     ]
     if waiting:
         return f"the question still open since earlier: \u201c{waiting[0].text}\u201d"

@@ -25,3 +25,9 @@ def test_only_decisions_made_later_clash() -> None:
     earlier = Found("decisions", "Let's ask for income up front.", 1)
     assert clashes([NEVER], [earlier]) == []
     assert clashes([NEVER], [Found("ideas", "Ask for income up front?", 6)]) == []
+
+
+def test_a_decision_from_an_earlier_conversation_clashes_whatever_its_turn() -> None:
+    elsewhere = NEVER.model_copy(update={"turn": 9, "conversation_id": "c-1"})
+    (conflict,) = clashes([elsewhere], [Found("decisions", "Let's ask for income up front.", 2)])
+    assert (conflict.decision_turn, conflict.turn) == (None, 2)

@@ -26,10 +26,17 @@ QUICK: dict[str, object] = {
     "parley.settings": {"pauseSeconds": 0.6, "rememberKey": True},
     "parley.apiKey": KEY,
 }
-BRIEF = (
-    "# Student onboarding\n\n## Problem\n- Students drop off at the **income** question.\n\n"
-    "## Audience\n- Students new to budgeting.\n\n## Next steps\n1. Test a shorter flow.\n"
-)
+# What the fake upstream answers to the living brief's update (structured outputs).
+BRIEF = json.dumps({
+    "title": "Student onboarding",
+    "sections": {
+        "problem": [{"text": "Students drop off at the <b>income</b> question", "turn": 0}],
+        "audience": [{"text": "Students new to budgeting", "turn": 0}],
+        "constraints": [], "decisions": [], "ideas": [], "openQuestions": [],
+        "nextSteps": [{"text": "Test a shorter flow", "turn": None}],
+    },
+    "conflicts": [], "retracted": [],
+})
 DARK_BACKGROUND = "rgb(19, 19, 22)"
 
 
@@ -273,25 +280,29 @@ def export_markdown_has_the_transcript(open_: Open, url: str, fake: FakeOpenAI) 
     assert KEY not in markdown.text
 
 
-def brief_is_written_from_the_conversation(open_: Open, url: str, fake: FakeOpenAI) -> None:
+def brief_fills_in_from_the_conversation(open_: Open, url: str, fake: FakeOpenAI) -> None:
     d = open_app(open_, url, storage=QUICK)
+    fake.script(Script(reply=BRIEF), "brief")
     send_typed_turn(d, fake, "Students drop off at the income question")
-    fake.script(Script(reply=BRIEF))
+    d.wait_until("document.getElementById('brief-count').textContent === '3'", timeout=10)
     d.click("brief")
-    d.wait_until("document.querySelector('#brief h1')?.textContent === 'Student onboarding'")
-    assert d.evaluate("[...document.querySelectorAll('#brief h2')].map(h => h.textContent)") == [
-        "Problem", "Audience", "Next steps"]
-    assert d.evaluate("document.querySelector('#brief strong').textContent") == "income"
-    assert d.evaluate("document.querySelector('#brief ol li').textContent") == (
-        "Test a shorter flow.")
+    d.wait_until("document.getElementById('brief-sheet').open")
+    assert d.evaluate("[...document.querySelectorAll('#brief-body h3')].map(h => h.textContent)"
+                      ) == ["Problem", "Audience", "Next steps"]
+    # What a model wrote is shown as text, never as HTML.
+    assert d.evaluate("document.querySelector('[data-section=problem] .brief-text').textContent"
+                      ) == "Students drop off at the <b>income</b> question"
+    assert d.evaluate("document.querySelector('#brief-body b')") is None
     d.wait_until("!document.getElementById('brief-actions').hidden")
     d.screenshot(f"{d.engine}-07-brief")
-    sent = fake.requests_for("chat")[-1].json
-    assert "## Open questions" in sent["messages"][0]["content"]
-    assert "Designer: Students drop off at the income question" in sent["messages"][1]["content"]
+    (update,) = fake.requests_for("brief")
+    assert update.json["response_format"]["json_schema"]["strict"] is True
+    assert "[0] Designer: Students drop off at the income question" in (
+        update.json["messages"][1]["content"])
     brief = d.download("brief-download")
     assert brief.name.endswith("-brief.md")
-    assert brief.text.startswith("# Student onboarding")
+    assert brief.text.startswith("# Student onboarding\n")
+    assert "## Audience\n- Students new to budgeting\n" in brief.text
 
 
 def dark_theme_follows_the_system(open_: Open, url: str, fake: FakeOpenAI) -> None:
@@ -356,7 +367,8 @@ def audit_every_screen(open_: Open, url: str, fake: FakeOpenAI, *, dark: bool) -
     d.click("settings-close")
     d.wait_until("!document.getElementById('settings-sheet').open")
     d.wait_until("document.getElementById('welcome-note').textContent.includes('OpenAI (')")
-    # A conversation: a typed turn answered by the fake OpenAI.
+    # A conversation: a typed turn answered by the fake OpenAI, and the brief it fills in.
+    fake.script(Script(reply=BRIEF), "brief")
     send_typed_turn(d, fake, "Our onboarding has seven steps")
     wait_attr(d, "mic", "data-state", "idle", timeout=10)
     found += audit(d, f"{theme}-conversation")
@@ -368,11 +380,15 @@ def audit_every_screen(open_: Open, url: str, fake: FakeOpenAI, *, dark: bool) -
     d.wait_until("document.getElementById('export-sheet').open")
     found += audit_sheet(d, "export-sheet", f"{theme}-export")
     close_sheet(d, "export-sheet")
-    fake.script(Script(reply=BRIEF))
+    d.wait_until("document.getElementById('brief-count').textContent === '3'", timeout=10)
     d.click("brief")
     d.wait_until("!document.getElementById('brief-actions').hidden")
     found += audit_sheet(d, "brief-sheet", f"{theme}-brief")
     close_sheet(d, "brief-sheet")
+    d.click("project")
+    d.wait_until("document.getElementById('projects-sheet').open")
+    found += audit_sheet(d, "projects-sheet", f"{theme}-projects")
+    close_sheet(d, "projects-sheet")
     # A turn that fails: the error in the transcript, its button, the status line.
     fake.script(Script(fault="401"))
     d.fill("composer", "And the second screen?")
@@ -394,9 +410,9 @@ def sheets_work_from_the_keyboard(open_: Open, url: str, fake: FakeOpenAI) -> No
     d = open_app(open_, url, storage=QUICK)
     send_typed_turn(d, fake, "Students drop off at the income question")
     wait_attr(d, "mic", "data-state", "idle", timeout=10)
-    fake.script(Script(reply=BRIEF))
     for opener, sheet in (("settings", "settings-sheet"), ("history-open", "history-sheet"),
-                          ("export", "export-sheet"), ("brief", "brief-sheet")):
+                          ("export", "export-sheet"), ("brief", "brief-sheet"),
+                          ("project", "projects-sheet")):
         d.evaluate(f"{by_testid(opener)}.focus()")
         assert d.evaluate(FOCUSED) == opener
         d.press("Enter")
@@ -428,7 +444,7 @@ FLOWS: list[Flow] = [
     a_chosen_voice_is_kept,
     history_lists_the_conversation,
     export_markdown_has_the_transcript,
-    brief_is_written_from_the_conversation,
+    brief_fills_in_from_the_conversation,
     dark_theme_follows_the_system,
     accessible_in_the_light,
     accessible_in_the_dark,

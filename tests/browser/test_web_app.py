@@ -196,32 +196,6 @@ def test_export_as_markdown_and_json(
     assert KEY not in markdown and KEY not in json_path.read_text()
 
 
-def test_make_a_brief(new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI) -> None:
-    page = open_app(new_page, app_url, storage=QUICK)
-    fake.script(Script(reply=REPLY))
-    page.get_by_test_id("composer").fill("Students drop off at the income question")
-    page.get_by_test_id("send").click()
-    expect(page.get_by_test_id("message").nth(1)).to_contain_text(REPLY)
-    brief = (
-        "# Student onboarding\n\n## Problem\n- Students drop off at the **income** question.\n\n"
-        "## Audience\n- Students new to budgeting.\n\n## Next steps\n1. Test a shorter flow.\n"
-    )
-    fake.script(Script(reply=brief))
-    page.get_by_test_id("brief").click()
-    article = page.get_by_test_id("brief-text")
-    expect(article.locator("h1")).to_have_text("Student onboarding")
-    expect(article.locator("h2")).to_have_text(["Problem", "Audience", "Next steps"])
-    expect(article.locator("strong")).to_have_text("income")
-    expect(article.locator("ol li")).to_have_text("Test a shorter flow.")
-    shot(page, "08-brief")
-    sent = fake.requests_for("chat")[-1].json
-    assert "## Open questions" in sent["messages"][0]["content"]
-    assert "Designer: Students drop off at the income question" in sent["messages"][1]["content"]
-    with page.expect_download() as info:
-        page.get_by_test_id("brief-download").click()
-    assert info.value.suggested_filename.endswith("-brief.md")
-
-
 def test_a_browser_that_cannot_listen_says_so_and_keeps_the_composer(
     new_page: Callable[..., Page], app_url: str, fake: FakeOpenAI
 ) -> None:

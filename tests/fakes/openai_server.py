@@ -81,7 +81,10 @@ Fault = Literal[
     "error_event",
     "slow_headers",
 ]
-Endpoint = Literal["chat", "transcriptions", "speech", "realtime"]
+# "brief": chat requests that ask for structured outputs (response_format json_schema), the
+# living brief's update after a turn. They go to the same URL; the fake scripts and records
+# them apart, so a test of spoken turns is not disturbed by the update that follows each one.
+Endpoint = Literal["chat", "brief", "transcriptions", "speech", "realtime"]
 
 FAULTS: Final[frozenset[str]] = frozenset(get_args(Fault))
 ENDPOINTS: Final[tuple[Endpoint, ...]] = get_args(Endpoint)
@@ -92,6 +95,7 @@ _CUT_FAULTS: Final = frozenset({"drop", "stall", "malformed", "error_event"})
 # Which faults make sense where: a transcription has no body stream to cut short.
 SUPPORTED_FAULTS: Final[Mapping[Endpoint, frozenset[str]]] = {
     "chat": FAULTS,
+    "brief": FAULTS,
     "speech": _STATUS_FAULTS | _WAIT_FAULTS | {"hang_after_headers", "drop"},
     "transcriptions": _STATUS_FAULTS | _WAIT_FAULTS,
     "realtime": _STATUS_FAULTS | _WAIT_FAULTS,
@@ -822,7 +826,8 @@ async def _partial_json(request: web.Request, body: bytes, script: Script,
 
 async def _chat_handler(request: web.Request) -> web.StreamResponse:
     body, raw = await _read_json(request)
-    _record(request, "chat", body, raw)
+    kind: Endpoint = "brief" if isinstance(body, dict) and json_schema(body) else "chat"
+    _record(request, kind, body, raw)
     key, denied = _auth_error(request)
     if denied is not None:
         return denied
@@ -834,13 +839,15 @@ async def _chat_handler(request: web.Request) -> web.StreamResponse:
     if invalid is not None:
         return invalid
     user_text = _last_user_text(body["messages"])
-    decided = _prelude(request, "chat", user_text, key, str(body["model"]))
+    # Markers are read from a person's turn, not from the transcript a brief update quotes.
+    decided = _prelude(request, kind, user_text if kind == "chat" else "", key,
+                       str(body["model"]))
     if isinstance(decided, web.StreamResponse):
         return decided
     reply = _plan_reply(body, decided, user_text)
     state = request.app[_STATE]
     stream = body.get("stream") is True
-    turn = state.begin("chat", stream)
+    turn = state.begin(kind, stream)
     try:
         if stream:
             return await _stream_chat(request, body, decided, reply, turn)

@@ -92,11 +92,11 @@ async def test_with_a_key_the_model_gets_the_strict_schema_and_its_update_is_kep
 ) -> None:
     proposed = brief(decisions=[DECIDED], problem=[{"text": "People drop off at income",
                                                     "turn": 0}])
-    fake.script(Script(reply=answer(proposed)))
+    fake.script(Script(reply=answer(proposed)), "brief")
     got = await update(server, history=TALK, apiKey=KEY)
     assert got.status_code == 200, got.text
     assert got.json()["brief"] == proposed and got.json()["provider"] == "openai"
-    (sent,) = fake.requests_for("chat")
+    (sent,) = fake.requests_for("brief")
     assert sent.json["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "brief", "strict": True, "schema": output_schema()},
@@ -117,12 +117,12 @@ async def test_an_unusable_answer_is_asked_for_once_more(
     server: LiveServer, fake: FakeOpenAI, bad: str
 ) -> None:
     fixed = brief(decisions=[DECIDED])
-    fake.script(Script(reply=bad))
-    fake.script(Script(reply=answer(fixed)))
+    fake.script(Script(reply=bad), "brief")
+    fake.script(Script(reply=answer(fixed)), "brief")
     got = await update(server, history=TALK, apiKey=KEY)
     assert got.status_code == 200, got.text
     assert got.json()["brief"] == fixed
-    assert len(fake.requests_for("chat")) == 2
+    assert len(fake.requests_for("brief")) == 2
 
 
 async def test_two_unusable_answers_are_brief_unavailable(
@@ -131,17 +131,18 @@ async def test_two_unusable_answers_are_brief_unavailable(
     old = brief(decisions=[DECIDED], ideas=[{"text": "A sample budget first", "turn": 2}])
     # The model drops an item the conversation never took back, twice.
     dropped = answer(brief(decisions=[DECIDED]))
-    fake.script(Script(reply=dropped, times=2))
+    fake.script(Script(reply=dropped, times=2), "brief")
     got = await update(server, history=TALK, brief=old, apiKey=KEY)
     assert_error(got, 502, "brief_unavailable")
     assert "kept" in got.json()["error"]["message"]
-    assert len(fake.requests_for("chat")) == 2
+    assert len(fake.requests_for("brief")) == 2
 
 
 async def test_a_retracted_item_may_go(server: LiveServer, fake: FakeOpenAI) -> None:
     old = brief(decisions=[DECIDED], ideas=[{"text": "A progress bar", "turn": 2}])
     later = [*TALK, {"role": "user", "content": "Actually, scrap the progress bar."}]
-    fake.script(Script(reply=answer(brief(decisions=[DECIDED]), retracted=["A progress bar"])))
+    kept = answer(brief(decisions=[DECIDED]), retracted=["A progress bar"])
+    fake.script(Script(reply=kept), "brief")
     got = await update(server, history=later, brief=old, since=4, apiKey=KEY)
     assert got.status_code == 200, got.text
     assert got.json()["brief"]["sections"]["ideas"] == []
@@ -150,7 +151,7 @@ async def test_a_retracted_item_may_go(server: LiveServer, fake: FakeOpenAI) -> 
 async def test_turns_the_conversation_does_not_have_link_to_nothing(
     server: LiveServer, fake: FakeOpenAI
 ) -> None:
-    fake.script(Script(reply=answer(brief(decisions=[{"text": "Never ask", "turn": 99}]))))
+    fake.script(Script(reply=answer(brief(decisions=[{"text": "Never ask", "turn": 99}]))), "brief")
     got = await update(server, history=TALK, apiKey=KEY)
     assert got.json()["brief"]["sections"]["decisions"] == [{"text": "Never ask", "turn": None}]
 

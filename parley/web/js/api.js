@@ -102,6 +102,14 @@ export function brief(body, auth, signal) {
 }
 
 /** What the server offers: providers, speech and storage. */
+/** The living brief after the latest turns (JSON; see brief.js). */
+export async function briefUpdate(body, auth, signal) {
+  const response = await send("/api/brief/update", {
+    method: "POST", headers: headersFor(auth), body: JSON.stringify(body), signal,
+  });
+  return response.json();
+}
+
 export async function health() {
   const response = await send("/api/health", { headers: { Accept: "application/json" } });
   return response.json();
@@ -194,5 +202,30 @@ export const sessions = {
   },
   async removeAll(device) {
     await send("/api/sessions", { method: "DELETE", headers: headersFor({ device }) });
+  },
+};
+
+/** Projects the server keeps (only when it keeps history): a name and the living brief. */
+export const projects = {
+  async list(device) {
+    const response = await send("/api/projects", { headers: headersFor({ device }) });
+    return response.json();
+  },
+  async create(device, project) {
+    const response = await send("/api/projects", {
+      method: "POST", headers: headersFor({ device }), body: JSON.stringify(project),
+    });
+    return response.json();
+  },
+  async update(device, id, changes) {
+    const response = await send(`/api/projects/${encodeURIComponent(id)}`, {
+      method: "PATCH", headers: headersFor({ device }), body: JSON.stringify(changes),
+    });
+    return response.json();
+  },
+  async remove(device, id) {
+    await send(`/api/projects/${encodeURIComponent(id)}`, {
+      method: "DELETE", headers: headersFor({ device }),
+    });
   },
 };

@@ -6,6 +6,7 @@ import { createAttachments } from "./attachments.js";
 import * as exporter from "./exporter.js";
 import { createHistory } from "./history.js";
 import { createPrefs } from "./prefs.js";
+import { createProjects } from "./projects.js";
 import { createServer } from "./server.js";
 import { createSettingsSheet } from "./sheets/settings.js";
 import * as store from "./store.js";
@@ -24,10 +25,13 @@ const settingsSheet = createSettingsSheet();
 const prefs = createPrefs();
 const server = createServer(prefs);
 
+const projects = createProjects({ settings: () => prefs.settings, health: () => server.health });
 const thread = createThread({
   mode: prefs.settings.mode,
   onProblem: (message) => view.setStatus(message, "error"),
+  onReplyOver: () => { living().then((brief) => brief.afterReply()); },
 });
+if (!thread.current.turns.length) thread.current.projectId = projects.current.id;
 const context = {
   view,
   thread,
@@ -35,7 +39,19 @@ const context = {
   auth: () => prefs.auth(),
   health: () => server.health,
   openaiReady: () => server.openaiReady(),
+  currentBrief: () => projects.current.brief,
 };
+// The living brief and its panel are fetched when first needed: after the first reply, or
+// when the panel is opened (at once on a wide screen, where it is always in sight).
+let describeAdded = null;
+const living = onDemand("./brief.js", (module) => {
+  describeAdded = module.describeAdded;
+  return module.createLivingBrief({
+    thread, projects, settings: context.settings, auth: context.auth,
+    onChange: (brief, news, problem) => showBrief(news, problem),
+  });
+});
+let panel = null;
 context.attachments = createAttachments(context);
 context.history = createHistory(context);
 const history = context.history;
@@ -184,13 +200,30 @@ function show(conversation) {
 
 function startNewConversation({ keepCurrent = true } = {}) {
   stopEverything();
-  show(thread.startNew(prefs.settings.mode, { keepCurrent }));
+  const leaving = thread.current;
+  const entering = thread.startNew(prefs.settings.mode,
+    { keepCurrent, projectId: projects.current.id });
+  show(entering);
+  living().then((brief) => brief.switchConversation(keepCurrent ? leaving : null, entering));
   view.setLatency(null);
   view.setStatus("");
 }
 
+/** Open a kept conversation (on this device by now). */
+function openConversation(id) {
+  const leaving = thread.current;
+  const opened = thread.open(id);
+  if (!opened) return null;
+  prefs.update({ mode: opened.mode || prefs.settings.mode });
+  view.setMode(prefs.settings.mode);
+  show(opened);
+  living().then((brief) => brief.switchConversation(leaving, opened));
+  return opened;
+}
+
 async function showHistory(sheet) {
-  sheet.render(await history.list(), thread.current.id);
+  const mine = (await history.list()).filter((c) => c.remote || projects.owns(c));
+  sheet.render(mine, thread.current.id);
 }
 
 view.on("newConversation", () => startNewConversation());
@@ -205,11 +238,7 @@ const historySheet = onDemand("./sheets/history.js", ({ createHistorySheet }) =>
       view.setStatus("That conversation couldn't be loaded. Try again.", "error");
       return;
     }
-    const opened = thread.open(id);
-    if (!opened) return;
-    prefs.update({ mode: opened.mode || prefs.settings.mode });
-    view.setMode(prefs.settings.mode);
-    show(opened);
+    openConversation(id);
   });
   sheet.on("deleteConversation", async (id) => {
     const current = id === thread.current.id;
@@ -261,27 +290,106 @@ const exportSheet = onDemand("./sheets/export.js", ({ createExportSheet }) => {
 });
 view.on("openExport", async () => (await exportSheet()).open());
 
-const brief = onDemand("./brief.js", async ({ createBrief }) => {
-  const { createBriefSheet } = await import("./sheets/brief.js");
-  const sheet = createBriefSheet();
-  const made = createBrief({ sheet, ...context });
-  sheet.on("briefExport", (kind) => {
-    deliver(kind, "Design brief", made.markdown, "",
-      `${exporter.baseName(thread.current)}-brief`);
+// The living brief and projects ---------------------------------------------------------------
+
+const countItems = (brief) => Object.values(brief.sections).reduce((n, i) => n + i.length, 0);
+
+/** Show the brief as it is now; `news`: items just found; `problem`: an update that failed. */
+function showBrief(news = [], problem = "") {
+  const project = projects.current;
+  view.setProject(project.title);
+  view.setBriefCount(countItems(project.brief), news.length > 0);
+  if (!panel) return;
+  panel.render(project.brief, project, news);
+  if (problem) panel.say(problem, "error");
+  else if (news.length && describeAdded) panel.say(`Added to the brief: ${describeAdded(news)}.`);
+}
+
+const briefPanel = onDemand("./sheets/brief.js", async ({ createBriefPanel }) => {
+  const made = createBriefPanel();
+  const brief = await living();
+  made.on("edit", (section, index, text) => brief.editItem(section, index, text));
+  made.on("remove", (section, index) => {
+    brief.removeItem(section, index);
+    made.say("Removed from the brief.");
   });
+  made.on("cancelEdit", () => showBrief());
+  made.on("settle", (index) => brief.settleConflict(index));
+  made.on("jump", (item) => {
+    // An item found in another of the project's conversations opens that one first.
+    if (item.conversationId && item.conversationId !== thread.current.id) {
+      stopEverything();
+      if (!openConversation(item.conversationId)) {
+        made.say("The conversation this came from is no longer on this device.", "error");
+        return;
+      }
+    }
+    const turn = thread.turns[item.turn];
+    if (!turn || !view.showTurn(turn)) made.say("That turn is no longer in the conversation.");
+  });
+  made.on("briefExport", (kind) => {
+    const project = projects.current;
+    const markdown = exporter.briefToMarkdown(project.brief, project);
+    deliver(kind, project.brief.title || project.title, markdown, "",
+      `${exporter.baseName({ title: project.title })}-brief`);
+  });
+  panel = made;
+  showBrief();
   return made;
 });
-view.on("brief", async () => (await brief()).make());
+view.on("brief", async () => (await briefPanel()).open());
+if (window.matchMedia("(min-width: 1100px)").matches) briefPanel();
+
+/** Go to another project: its latest conversation, or a new one. */
+function enterProject() {
+  stopEverything();
+  const latest = store.listConversations().find((c) => projects.owns(c));
+  if (latest) openConversation(latest.id);
+  else startNewConversation();
+  showBrief();
+}
+
+const projectsSheet = onDemand("./sheets/projects.js", ({ createProjectsSheet }) => {
+  const sheet = createProjectsSheet();
+  const render = () => {
+    const counts = {};
+    for (const c of store.listConversations()) {
+      const id = projects.of(c);
+      counts[id] = (counts[id] || 0) + 1;
+    }
+    sheet.render(projects.list(), projects.current, counts);
+  };
+  sheet.on("open", render);
+  sheet.on("switch", (id) => {
+    if (projects.switchTo(id)) enterProject();
+  });
+  sheet.on("create", (title) => {
+    projects.create(title);
+    stopEverything();
+    startNewConversation();
+    showBrief();
+    view.setStatus(`New project: ${projects.current.title}.`);
+  });
+  sheet.on("rename", (title) => {
+    projects.rename(title);
+    showBrief();
+    render();
+  });
+  return sheet;
+});
+view.on("openProjects", async () => (await projectsSheet()).open());
 
 // Start ----------------------------------------------------------------------------------------
 
 window.addEventListener("pagehide", () => {
   calls.hangUp();
   thread.flush();
+  projects.flush();
 });
 
 talk.onVoices((voices) => settingsSheet.setVoices(voices, prefs.settings.voice));
 show(thread.current);
+showBrief();
 view.setMicState("idle");
 applySettings();
 

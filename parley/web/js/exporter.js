@@ -1,4 +1,4 @@
-// Conversations as files people can take elsewhere: Markdown and JSON.
+// Conversations and briefs as files people can take elsewhere: Markdown and JSON.
 
 const MODE_NAMES = { sparring: "Sparring", critique: "Critique", brainstorm: "Brainstorm" };
 
@@ -59,4 +59,30 @@ export function history(conversation) {
     .filter((t) => (t.role === "user" || t.role === "assistant") && t.content.trim())
     .map((t) => (t.images?.length ? { role: t.role, content: t.content, images: t.images }
       : { role: t.role, content: t.content }));
+}
+
+const BRIEF_HEADINGS = [
+  ["problem", "Problem"], ["audience", "Audience"], ["constraints", "Constraints"],
+  ["decisions", "Decisions"], ["ideas", "Ideas"], ["openQuestions", "Open questions"],
+  ["nextSteps", "Next steps"],
+];
+
+/** The living brief as Markdown to paste into Figma, Notion or a ticket. */
+export function briefToMarkdown(brief, project) {
+  const lines = [`# ${brief.title || project.title}`, ""];
+  if (brief.title && brief.title !== project.title) lines.push(`_${project.title}_`, "");
+  if (brief.conflicts.length) {
+    lines.push("## To settle");
+    for (const c of brief.conflicts) {
+      lines.push(`- Decided: ${c.decision}${c.note ? ` \u2014 ${c.note}` : ""}`);
+    }
+    lines.push("");
+  }
+  for (const [section, heading] of BRIEF_HEADINGS) {
+    const items = brief.sections[section] || [];
+    lines.push(`## ${heading}`);
+    lines.push(...(items.length ? items.map((i) => `- ${i.text}`) : ["- Not discussed yet."]));
+    lines.push("");
+  }
+  return `${lines.join("\n").trim()}\n`;
 }

@@ -1,4 +1,5 @@
-// What Parley keeps on this device: settings, the key, and conversations (localStorage).
+// What Parley keeps on this device: settings, the key, projects and conversations
+// (localStorage; pictures live in IndexedDB, see pictures.js).
 
 const P = "parley.";
 const INDEX = `${P}conversations`;
@@ -8,6 +9,8 @@ const KEY = `${P}apiKey`;
 const ACCESS = `${P}accessCode`;
 const DEVICE = `${P}device`;
 const PAUSES = `${P}pauses`;
+const PROJECTS = `${P}projects`;
+const PROJECT = `${P}project`;
 
 const DEFAULT_SETTINGS = Object.freeze({
   mode: "sparring",
@@ -127,6 +130,7 @@ function summary(conversation) {
     id: conversation.id,
     title: conversation.title,
     mode: conversation.mode,
+    projectId: conversation.projectId || null,
     updatedAt: conversation.updatedAt,
     turns: conversation.turns.length,
   };
@@ -143,9 +147,9 @@ export function loadConversation(id) {
   return read(localStorage, P + id, null);
 }
 
-export function createConversation(mode) {
+export function createConversation(mode, projectId = null) {
   const now = Date.now();
-  return { id: newId(), title: "", mode, createdAt: now, updatedAt: now, turns: [] };
+  return { id: newId(), title: "", mode, projectId, createdAt: now, updatedAt: now, turns: [] };
 }
 
 export function saveConversation(conversation) {
@@ -180,4 +184,41 @@ export function deleteAllConversations() {
   for (const item of readIndex()) localStorage.removeItem(P + item.id);
   localStorage.removeItem(INDEX);
   forgetCurrent();
+}
+
+// Projects: a name and the living brief, carried across the project's conversations ------
+
+const SECTIONS = ["problem", "audience", "constraints", "decisions", "ideas", "openQuestions",
+  "nextSteps"];
+
+export function emptyBrief() {
+  return { title: "", sections: Object.fromEntries(SECTIONS.map((key) => [key, []])),
+    conflicts: [] };
+}
+
+export function listProjects() {
+  return read(localStorage, PROJECTS, []).sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+export function createProject(title) {
+  const now = Date.now();
+  return { id: newId(), title, brief: emptyBrief(), createdAt: now, updatedAt: now };
+}
+
+export function saveProject(project) {
+  project.updatedAt = Date.now();
+  const others = read(localStorage, PROJECTS, []).filter((p) => p.id !== project.id);
+  write(localStorage, PROJECTS, [...others, project]);
+}
+
+export function deleteProject(id) {
+  write(localStorage, PROJECTS, read(localStorage, PROJECTS, []).filter((p) => p.id !== id));
+}
+
+export function currentProjectId() {
+  return localStorage.getItem(PROJECT);
+}
+
+export function setCurrentProject(id) {
+  localStorage.setItem(PROJECT, id);
 }

@@ -14,7 +14,9 @@ const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/i;
 const languageHint = () => (LANGUAGE_TAG.test(navigator.language || "") ? navigator.language
   : undefined);
 
-export function createTalk({ view, thread, settings, auth, health, history, attachments }) {
+export function createTalk({
+  view, thread, settings, auth, health, history, attachments, currentBrief = () => null,
+}) {
   watchHeadphones();
   let phase = "idle";
   let transcribing = false; // the recorder's turn is at the server being transcribed
@@ -217,6 +219,9 @@ export function createTalk({ view, thread, settings, auth, health, history, atta
         provider: s.provider === "auto" ? null : s.provider,
       };
       if (images.length) body.images = images;
+      // The brief so far, so the reply can aim at what is still missing (brief.js).
+      const brief = currentBrief();
+      if (brief && Object.values(brief.sections).some((items) => items.length)) body.brief = brief;
       thread.push(turn);
       // With server history on, the server keeps both turns under this conversation's id.
       const keep = history.keep(thread.current);

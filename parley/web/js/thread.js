@@ -16,7 +16,7 @@ function settle(turn, interrupted) {
   return true;
 }
 
-export function createThread({ mode, onProblem = () => {} }) {
+export function createThread({ mode, onProblem = () => {}, onReplyOver = () => {} }) {
   let conversation = restore();
   let timer = null;
 
@@ -72,6 +72,8 @@ export function createThread({ mode, onProblem = () => {} }) {
         remove(turn);
         handle.remove();
       }
+      // The person's words are in either way: the living brief catches up (brief.js).
+      queueMicrotask(onReplyOver);
     },
     /** The finished turns before `turn`, as history for the API. */
     historyBefore(turn) {
@@ -83,11 +85,11 @@ export function createThread({ mode, onProblem = () => {} }) {
       save();
     },
     /** Start afresh; the current one is kept unless it was just deleted. */
-    startNew(newMode, { keepCurrent = true } = {}) {
+    startNew(newMode, { keepCurrent = true, projectId = null } = {}) {
       if (keepCurrent) save();
       clearTimeout(timer);
       timer = null;
-      conversation = store.createConversation(newMode);
+      conversation = store.createConversation(newMode, projectId);
       store.forgetCurrent();
       return conversation;
     },

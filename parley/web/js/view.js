@@ -36,6 +36,8 @@ export function createView() {
   const hangUp = $("#hang-up");
   const callAudio = $("#call-audio");
   const announcer = $("#announcer");
+  const briefCount = $("#brief-count");
+  const nodes = new WeakMap(); // turn → its message, to show where a brief item was said
   let realtime = false;
   // The transcript is not read out as it streams (replies are heard in Parley's voice);
   // a reply nobody heard (no voice here) is, once the turn is over.
@@ -140,6 +142,7 @@ export function createView() {
   $("[data-testid=history-open]").addEventListener("click", () => on("openHistory")());
   $("[data-testid=export]").addEventListener("click", () => on("openExport")());
   $("[data-testid=brief]").addEventListener("click", () => on("brief")());
+  $("#project").addEventListener("click", () => on("openProjects")());
   $("#mode").addEventListener("change", (event) => on("mode")(event.target.value));
 
   function scrollToEnd() {
@@ -158,6 +161,7 @@ export function createView() {
     const show = (value) => (rich ? renderMarkdown(text, value) : (text.textContent = value));
     show(turn.content);
     item.append(who, text);
+    nodes.set(turn, item);
     const handle = {
       node: item,
       setText: show,
@@ -279,6 +283,26 @@ export function createView() {
       notice.hidden = !text;
     },
     setWelcomeNote(text) { $("#welcome-note").textContent = text; },
+    setProject(title) { $("#project-title-text").textContent = title; },
+    /** How many items the brief holds; `fresh`: some were just found. */
+    setBriefCount(count, fresh) {
+      briefCount.textContent = count ? String(count) : "";
+      $("#brief-count-label").textContent = count ? ", items:" : "";
+      const button = $("#brief-open");
+      button.dataset.fresh = "false";
+      if (fresh) requestAnimationFrame(() => { button.dataset.fresh = "true"; });
+    },
+    /** Scroll to a turn of the conversation on screen and mark it for a moment. */
+    showTurn(turn) {
+      const node = nodes.get(turn);
+      if (!node) return false;
+      node.classList.remove("found");
+      node.setAttribute("tabindex", "-1");
+      node.scrollIntoView({ block: "center" });
+      node.focus({ preventScroll: true });
+      requestAnimationFrame(() => node.classList.add("found"));
+      return true;
+    },
     setMode(mode) { $("#mode").value = mode; },
 
     /** Show a conversation; the handles of its turns that keep pictures, to fill in. */
