@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
 
-HANDS_FREE = {"parley.settings": {"pauseSeconds": 0.6}}
+HANDS_FREE: dict[str, object] = {"parley.settings": {"pauseSeconds": 0.6}}
 
 
 def open_app(new_page: Callable[..., Page], url: str, storage: dict[str, object]) -> Page:
@@ -57,7 +57,7 @@ def items(page: Page, section: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def offline() -> object:
+def offline() -> Iterator[LiveServer]:
     """The offline stack: the design notes answer, the brief's rules read the turns."""
     from parley.config import Settings
 
@@ -124,7 +124,7 @@ def test_an_item_can_be_edited_and_removed_and_is_text_not_html(
     new_page: Callable[..., Page], server: LiveServer, fake: FakeOpenAI
 ) -> None:
     html = "<img src=x onerror=\"window.__owned=1\"> income <b>later</b>"
-    sections = {key: [] for key in ("problem", "audience", "constraints", "openQuestions",
+    sections: dict[str, list[object]] = {key: [] for key in ("problem", "audience", "constraints", "openQuestions",
                                     "nextSteps")}
     answer = {"title": "Budgeting", "conflicts": [], "retracted": [], "sections": {
         **sections, "decisions": [{"text": html, "turn": 0}],
