@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     realtime_voice: str = "marin"
     realtime_turn_detection: Literal["semantic_vad", "server_vad"] = "semantic_vad"
     realtime_eagerness: Literal["low", "medium", "high", "auto"] = "low"
+    # Whether a realtime call can be shown pictures: "auto" decides from the model's name
+    # (parley.images.vision.realtime_sees); "on"/"off" for a compatible server's own models.
+    realtime_vision: Literal["auto", "on", "off"] = "auto"
 
     # Timeouts, in seconds
     connect_timeout: float = Field(default=5.0, gt=0)

@@ -2,7 +2,8 @@
 
 `check_request` refuses what it can without decoding; `prepare_request` (async, in a worker
 thread) or `prepare_image` (sync) turn data URLs into `PreparedImage`s ready to go upstream;
-`require_vision` refuses a model that cannot see them.
+`require_vision` refuses a model that cannot see them; `realtime_sees` says whether a
+realtime call can be shown them.
 """
 
 from parley.images.formats import ImageFormat
@@ -14,7 +15,7 @@ from parley.images.prepare import (
     prepare_image,
     prepare_request,
 )
-from parley.images.vision import require_vision
+from parley.images.vision import realtime_sees, require_vision
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -25,5 +26,6 @@ __all__ = [
     "prepare_all",
     "prepare_image",
     "prepare_request",
+    "realtime_sees",
     "require_vision",
 ]

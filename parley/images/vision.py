@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Literal
 
 from parley import errors
 
 # The OpenAI-compatible provider: OpenAI itself, or a vendor configured in its place.
 OPENAI = "openai"
+# OpenAI's GA realtime models (gpt-realtime, gpt-realtime-mini and their snapshots) take
+# `input_image` parts; the beta ones (gpt-4o-realtime-preview, gpt-4o-mini-realtime-preview)
+# hear and speak only.
+REALTIME_VISION_PREFIX = "gpt-realtime"
 
 
 def _either(names: Collection[str]) -> str:
@@ -37,3 +42,10 @@ def require_vision(provider: str, model: str, vision_models: Collection[str]) ->
         "The offline model can't see pictures. To talk about one, use OpenAI (add your API "
         f"key in Settings) with {_either(vision_models)}, or describe it in words."
     )
+
+
+def realtime_sees(model: str, setting: Literal["auto", "on", "off"] = "auto") -> bool:
+    """Whether a realtime call with `model` can be shown pictures (`PARLEY_REALTIME_VISION`)."""
+    if setting != "auto":
+        return setting == "on"
+    return model.startswith(REALTIME_VISION_PREFIX)

@@ -76,6 +76,9 @@ class RealtimeSessionOut(BaseModel):
     expires_at: int = Field(description="When the secret stops working, in Unix seconds.")
     webrtc_url: str = Field(description="Where the browser posts its SDP offer.")
     model: str
+    vision: bool = Field(
+        description="Whether this call's model can be shown pictures (`input_image` parts)."
+    )
 
 
 @router.post("/api/realtime/session", response_model=RealtimeSessionOut)
@@ -119,6 +122,9 @@ async def realtime_session(
         )
     except openai.OpenAIError as exc:
         raise translate_openai_error(exc) from None
+    # Not at import: parley.images brings Pillow, which app creation does without.
+    from parley.images.vision import realtime_sees
+
     log.info("realtime secret minted (model %s, mode %s)", settings.realtime_model, body.mode)
     # The secret is a credential for ten minutes: no cache may keep it.
     response.headers["Cache-Control"] = "no-store"
@@ -127,6 +133,7 @@ async def realtime_session(
         expires_at=secret.expires_at,
         webrtc_url=f"{settings.openai_base_url}/realtime/calls",
         model=settings.realtime_model,
+        vision=realtime_sees(settings.realtime_model, settings.realtime_vision),
     )
 
 

@@ -252,8 +252,13 @@ def describe(body: Any) -> str:
     messages = body.get("messages", []) if isinstance(body, dict) else []
     last = max((i for i, m in enumerate(messages)
                 if isinstance(m, dict) and m.get("role") == "user"), default=None)
-    seen = [_seen(part) for part in content_parts(body)
-            if part.message == last and part.type == "image_url"]
+    return describe_parts([part for part in content_parts(body)
+                           if part.message == last and part.type == "image_url"])
+
+
+def describe_parts(pictures: list[ContentPart]) -> str:
+    """A reply about these pictures, as a vision model might give."""
+    seen = [_seen(part) for part in pictures]
     if not seen:
         return "I don't see an image in your message. Could you attach it?"
     listed = seen[0] if len(seen) == 1 else f"{', '.join(seen[:-1])} and {seen[-1]}"

@@ -19,6 +19,14 @@ connectivity checks reach 127.0.0.1 and the fake learns the browser's address fr
 candidates makes aioice give up at once, as the names do not resolve.)
 Chromium leaves ``lo`` out of WebRTC unless started with ``--allow-loopback-in-peer-connection``;
 without that flag a machine whose only interface is ``lo`` cannot connect at all.
+
+``conversation.item.create`` is checked as the GA API documents its items (a message's role,
+the content part types that role may carry, ``input_image`` as a base64 PNG or JPEG data URL,
+which the beta ``*-realtime-preview`` models refuse) and answered with ``conversation.item.added``
+and ``conversation.item.done``, which echo the whole item; a refused item gets an ``error`` event
+(codes and params as OpenAI's REST errors have them; the realtime wording is not captured).
+The items make up the call's conversation (`FakeRealtimePeer.items`, `.images`), and with
+``describe_images`` the next answer says how many pictures it was shown, and what they were.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from tests.fakes.background import BackgroundServer
+from tests.fakes.openai_images import ContentPart, describe_parts
 from tests.fakes.openai_wire import (
     bearer,
     error,
@@ -83,6 +92,17 @@ _SECRET_SECONDS_RANGE: Final = (10, 7200)  # what OpenAI accepts for expires_aft
 _THREAD_CALL_TIMEOUT: Final = 10.0
 # Milliseconds of scripted "user speech" per transcript character, for plausible audio_end_ms.
 _MS_PER_CHAR: Final = 60
+# The content part types each role's message may carry (GA realtime items).
+_PART_TYPES: Final = {
+    "user": ("input_text", "input_audio", "input_image"),
+    "assistant": ("output_text", "output_audio"),
+    "system": ("input_text",),
+}
+# An input_image: "Supported formats are PNG and JPEG." (not WebP or GIF, unlike Chat).
+_IMAGE_TYPES: Final = {"image/png": "PNG", "image/jpeg": "JPEG"}
+_DETAILS: Final = ("auto", "low", "high")
+# The beta realtime models take text and audio only.
+_BLIND_MODEL_MARK: Final = "realtime-preview"
 
 _T = TypeVar("_T")
 
@@ -107,6 +127,8 @@ class RealtimeScript:
     start_delay: float | None = 0.3  # after session.created; None: no automatic first turn
     delta_delay: float = 0.05  # before each response.output_audio_transcript.delta
     expires_in: float | None = None  # secret lifetime; None honours the request's expires_after
+    # Answer about the pictures added since the last answer instead of the scripted text.
+    describe_images: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,7 @@ class CallRecord:
     offer_sdp: str
     received_events: list[dict[str, Any]]
     sent_events: list[dict[str, Any]]
+    items: list[dict[str, Any]]  # the conversation's items the client created, as echoed
     channel_open: bool
     mic_track: bool  # the browser sent an audio track
     mic_frames: int  # audio frames decoded from it
@@ -327,6 +350,76 @@ def _validate_secret_body(body: Any) -> web.Response | None:
     return None
 
 
+def _item_error(item: Any, model: str) -> tuple[str, str, str] | None:
+    """(code, message, param) of the error OpenAI sends for this item, or None if it takes it."""
+    if not isinstance(item, dict):
+        return ("missing_required_parameter", "Missing required parameter: 'item'.", "item")
+    if item.get("type") != "message":
+        return None  # function calls and their outputs: taken as they come
+    role = item.get("role")
+    if role not in _PART_TYPES:
+        return ("invalid_value", f"Invalid value: {role!r}. Supported values are: 'user', "
+                "'assistant', and 'system'.", "item.role")
+    content = item.get("content")
+    if not isinstance(content, list):
+        return ("missing_required_parameter", "Missing required parameter: 'item.content'.",
+                "item.content")
+    allowed = _PART_TYPES[role]
+    if role == "user" and _BLIND_MODEL_MARK in model:
+        allowed = ("input_text", "input_audio")
+    for index, part in enumerate(content):
+        refused = _part_error(part, allowed, f"item.content[{index}]")
+        if refused is not None:
+            return refused
+    return None
+
+
+def _part_error(part: Any, allowed: tuple[str, ...], where: str) -> tuple[str, str, str] | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in allowed:
+        supported = " and ".join(f"'{t}'" for t in allowed) if len(allowed) < 3 else (
+            ", ".join(f"'{t}'" for t in allowed[:-1]) + f", and '{allowed[-1]}'")
+        return ("invalid_value", f"Invalid value: {kind!r}. Supported values are: "
+                f"{supported}.", f"{where}.type")
+    assert isinstance(part, dict)
+    if kind in ("input_text", "output_text") and not isinstance(part.get("text"), str):
+        return ("missing_required_parameter", f"Missing required parameter: '{where}.text'.",
+                f"{where}.text")
+    if kind != "input_image":
+        return None
+    if part.get("detail", "auto") not in _DETAILS:
+        return ("invalid_value", f"Invalid value: {part.get('detail')!r}. Supported values "
+                "are: 'auto', 'low', and 'high'.", f"{where}.detail")
+    url = part.get("image_url")
+    if not isinstance(url, str):
+        return ("missing_required_parameter", f"Missing required parameter: "
+                f"'{where}.image_url'.", f"{where}.image_url")
+    picture = ContentPart(0, "user", "input_image", url=url)
+    expected = _IMAGE_TYPES.get(picture.media_type or "")
+    try:
+        if expected is None:
+            raise ValueError(picture.media_type)
+        found = picture.image().format
+    except (OSError, SyntaxError, ValueError, EOFError):
+        found = None
+    if found is None or found != expected:
+        return ("invalid_image_format", f"Invalid '{where}.image_url': expected a base64 data "
+                "URL of a PNG or JPEG image (data:image/png;base64,... or "
+                "data:image/jpeg;base64,...).", f"{where}.image_url")
+    return None
+
+
+def _image_parts(items: list[dict[str, Any]]) -> list[ContentPart]:
+    """The content parts of message items, numbered by item."""
+    parts: list[ContentPart] = []
+    for index, item in enumerate(items):
+        for part in item.get("content", []) if item.get("type") == "message" else []:
+            parts.append(ContentPart(
+                index, str(item.get("role")), str(part.get("type")),
+                text=part.get("text"), url=part.get("image_url"), detail=part.get("detail")))
+    return parts
+
+
 # ---------------------------------------------------------------------------------------------
 # Loop-side state of one call
 
@@ -363,6 +456,8 @@ class _Call:
     response: _Response | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    answered: int = 0  # how many of `items` an answer has already seen
     mic_track: bool = False
     mic_frames: int = 0
     closed_at: float | None = None
@@ -374,6 +469,7 @@ class _Call:
             id=self.id, headers=dict(self.headers), offer_sdp=self.offer_sdp,
             received_events=list(self.received),
             sent_events=list(self.sent),
+            items=list(self.items),
             channel_open=self.channel is not None and self.channel.readyState == "open",
             mic_track=self.mic_track, mic_frames=self.mic_frames,
             connection_state=self.pc.connectionState, closed=self.closed_at is not None,
@@ -615,7 +711,16 @@ class _Server:
         channel = call.channel
         if channel is None or channel.readyState != "open":
             return False
-        channel.send(json.dumps(event))
+        try:
+            channel.send(json.dumps(event))
+        except ValueError:
+            # Larger than the browser's data channel takes (its SDP's max-message-size). OpenAI
+            # is reported to drop the call without a word when a picture is too big
+            # (openai/openai-agents-js#501); so does the fake, once the event is recorded.
+            with self.lock:
+                call.sent.append({**event, "undeliverable": True})
+            self._closing(call)
+            return False
         with self.lock:
             call.sent.append(event)
         return True
@@ -641,13 +746,37 @@ class _Server:
             "response.create": self._on_create,
             "output_audio_buffer.clear": self._on_clear,
             "session.update": self._on_session_update,
+            "conversation.item.create": self._on_item_create,
         }
 
-    def _send_error(self, call: _Call, cause: dict[str, Any], code: str, message: str) -> None:
+    def _send_error(self, call: _Call, cause: dict[str, Any], code: str, message: str,
+                    param: str | None = None) -> None:
         self.send(call, _event("error", error={
-            "type": "invalid_request_error", "code": code, "message": message, "param": None,
+            "type": "invalid_request_error", "code": code, "message": message, "param": param,
             "event_id": cause.get("event_id"),
         }))
+
+    def _on_item_create(self, call: _Call, event: dict[str, Any]) -> None:
+        refused = _item_error(event.get("item"), str(call.session.get("model", "")))
+        if refused is not None:
+            self._send_error(call, event, *refused)
+            return
+        previous = call.items[-1]["id"] if call.items else None
+        item = {**event["item"], "object": "realtime.item", "status": "completed"}
+        item.setdefault("id", _new_id("item"))
+        with self.lock:
+            call.items.append(item)
+        for kind in ("conversation.item.added", "conversation.item.done"):
+            if not self.send(call, _event(kind, previous_item_id=previous, item=item)):
+                return
+
+    def _answer_text(self, call: _Call, scripted: str) -> str:
+        """What the next answer says: the script, or what it sees in the pictures it was shown."""
+        fresh = call.items[call.answered:]
+        call.answered = len(call.items)
+        if not self.script.describe_images:
+            return scripted
+        return describe_parts([p for p in _image_parts(fresh) if p.type == "input_image"])
 
     def _on_cancel(self, call: _Call, event: dict[str, Any]) -> None:
         if call.response is None:
@@ -663,7 +792,7 @@ class _Server:
                              f"{call.response.id}. Wait until the response is finished before "
                              "creating a new one.")
             return
-        response = self._begin(call, self.script.second_assistant_text)
+        response = self._begin(call, self._answer_text(call, self.script.second_assistant_text))
         self.spawn(call, self.respond(call, response))
 
     def _on_clear(self, call: _Call, event: dict[str, Any]) -> None:
@@ -692,7 +821,7 @@ class _Server:
         """Play a user utterance (VAD events + transcription), then the assistant's answer."""
         await asyncio.sleep(delay)
         transcript = self.script.user_transcript if transcript is None else transcript
-        reply = self.script.assistant_text if reply is None else reply
+        reply = self._answer_text(call, self.script.assistant_text) if reply is None else reply
         started = self.speech_started(call)
         item_id = started["item_id"]
         interrupted = call.response
@@ -925,6 +1054,17 @@ class FakeRealtimePeer(BackgroundServer):
         """Events the fake sent on the latest call's data channel."""
         call = self.call
         return call.sent_events if call else []
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The items the browser created on the latest call, as the fake echoed them."""
+        call = self.call
+        return call.items if call else []
+
+    @property
+    def images(self) -> list[ContentPart]:
+        """Every `input_image` part the latest call's conversation took, oldest first."""
+        return [p for p in _image_parts(self.items) if p.type == "input_image"]
 
     @property
     def call_headers(self) -> dict[str, str]:

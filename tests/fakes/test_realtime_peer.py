@@ -36,6 +36,13 @@ from tests.fakes.realtime_peer import (
     loopback_ice,
     speech_pcm,
 )
+from tests.images.pictures import (
+    TEXT_FILE,
+    data_url,
+    encoded,
+    photo_pixels,
+    webp_screenshot,
+)
 
 SESSION: dict[str, Any] = {
     "type": "realtime",
@@ -123,9 +130,9 @@ class BrowserPeer:
 
 async def mint(
         http: aiohttp.ClientSession, realtime: FakeRealtimePeer,
-        key: str = "sk-test-1234") -> dict[str, Any]:
+        key: str = "sk-test-1234", session: dict[str, Any] = SESSION) -> dict[str, Any]:
     """Mint a client secret the way the backend does."""
-    body = {"expires_after": {"anchor": "created_at", "seconds": 600}, "session": SESSION}
+    body = {"expires_after": {"anchor": "created_at", "seconds": 600}, "session": session}
     async with http.post(f"{realtime.base_url}/realtime/client_secrets", json=body,
                          headers={"Authorization": f"Bearer {key}"}) as response:
         assert response.status == 200, await response.text()
@@ -153,9 +160,10 @@ async def peer() -> AsyncIterator[BrowserPeer]:
 
 
 async def connect(
-        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer) -> None:
+        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer,
+        session: dict[str, Any] = SESSION) -> None:
     """Mint a secret, place the call and wait for oai-events to open and greet."""
-    secret = await mint(http, realtime)
+    secret = await mint(http, realtime, session=session)
     response = await peer.call(http, realtime.calls_url, secret["value"])
     assert response.status == 201
     async with asyncio.timeout(5):
@@ -415,6 +423,102 @@ async def test_start_user_turn_interrupts_and_answers(
     transcript = await peer.wait("conversation.item.input_audio_transcription.completed", 2)
     assert transcript["transcript"] == "Wait, one more thing."
     assert (await peer.wait("response.done", count=2))["response"]["status"] == "completed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Items: text and pictures the client adds to the conversation
+
+
+def picture_item(url: str, *parts: dict[str, Any], role: str = "user") -> dict[str, Any]:
+    return {"type": "conversation.item.create", "event_id": "evt_pic", "item": {
+        "type": "message", "role": role,
+        "content": [*parts, {"type": "input_image", "image_url": url}]}}
+
+
+JPEG = data_url(encoded(photo_pixels(640, 480), "JPEG", quality=80), "image/jpeg")
+
+
+async def test_a_picture_is_echoed_and_the_next_answer_sees_it(
+        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer) -> None:
+    realtime.script(start_delay=None, describe_images=True)
+    await connect(realtime, http, peer)
+    peer.send(picture_item(JPEG, {"type": "input_text", "text": "Our sign-up screen."}))
+    added = await peer.wait("conversation.item.added")
+    done = await peer.wait("conversation.item.done")
+    assert added["previous_item_id"] is None
+    assert added["item"] == done["item"]
+    item = added["item"]
+    assert item["id"].startswith("item_") and item["object"] == "realtime.item"
+    assert item["content"][1] == {"type": "input_image", "image_url": JPEG}  # echoed whole
+    assert realtime.items == [item]
+    (seen,) = realtime.images
+    assert seen.image().size == (640, 480) and seen.media_type == "image/jpeg"
+    peer.send({"type": "response.create"})
+    said = await peer.wait("response.output_audio_transcript.done")
+    assert said["transcript"] == "I see 1 image: a 640x480 JPEG. What should we look at first?"
+    # A later answer has seen it already; the next item follows the first.
+    peer.send({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}})
+    assert (await peer.wait("conversation.item.added", 2))["previous_item_id"] == item["id"]
+    await peer.wait("response.done")
+    peer.send({"type": "response.create"})
+    said = await peer.wait("response.output_audio_transcript.done", 2)
+    assert said["transcript"] == "I don't see an image in your message. Could you attach it?"
+
+
+@pytest.mark.parametrize(("event", "code", "param"), [
+    (picture_item(data_url(webp_screenshot(64, 48), "image/webp")),
+     "invalid_image_format", "item.content[0].image_url"),  # PNG and JPEG only
+    (picture_item("https://example.com/screen.png"),
+     "invalid_image_format", "item.content[0].image_url"),
+    (picture_item(data_url(TEXT_FILE, "image/jpeg")),
+     "invalid_image_format", "item.content[0].image_url"),
+    (picture_item(JPEG.replace("image/jpeg", "image/png")),
+     "invalid_image_format", "item.content[0].image_url"),
+    (picture_item(JPEG, role="assistant"), "invalid_value", "item.content[0].type"),
+    (picture_item(JPEG, {"type": "input_text"}),
+     "missing_required_parameter", "item.content[0].text"),
+    (picture_item(JPEG, role="robot"), "invalid_value", "item.role"),
+    ({"type": "conversation.item.create"}, "missing_required_parameter", "item"),
+], ids=["webp", "link", "text-file", "mislabelled", "assistant", "no-text", "role", "no-item"])
+async def test_items_the_api_refuses_come_back_as_errors(
+        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer,
+        event: dict[str, Any], code: str, param: str) -> None:
+    realtime.script(start_delay=None)
+    await connect(realtime, http, peer)
+    peer.send(event)
+    error = (await peer.wait("error"))["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error", code, param)
+    assert error["event_id"] == event.get("event_id")
+    assert realtime.items == [] and "conversation.item.added" not in peer.types()
+
+
+async def test_a_beta_model_refuses_pictures(
+        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer) -> None:
+    realtime.script(start_delay=None)
+    await connect(realtime, http, peer, session={**SESSION, "model": "gpt-4o-realtime-preview"})
+    peer.send(picture_item(JPEG))
+    error = (await peer.wait("error"))["error"]
+    assert (error["code"], error["param"]) == ("invalid_value", "item.content[0].type")
+    assert "'input_text' and 'input_audio'" in error["message"]
+    assert realtime.images == []
+
+
+async def test_an_echo_too_big_for_the_browser_drops_the_call(
+        realtime: FakeRealtimePeer, http: aiohttp.ClientSession, peer: BrowserPeer) -> None:
+    realtime.script(start_delay=None)
+    await connect(realtime, http, peer)
+    # An event just under the browser's 256 KiB message limit: its echo is a little over.
+    jpeg = encoded(photo_pixels(64, 48), "JPEG")
+    event = picture_item(data_url(jpeg, "image/jpeg"))
+    room = 262_144 - len(json.dumps(event)) - 8
+    event["item"]["content"][0]["image_url"] = data_url(jpeg + bytes(room * 3 // 4), "image/jpeg")
+    assert len(json.dumps(event)) <= 262_144
+    peer.send(event)
+    assert await realtime.wait_for_async(lambda: realtime.closed)
+    assert realtime.sent_events[-1]["type"] == "conversation.item.added"
+    assert realtime.sent_events[-1]["undeliverable"] is True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.images import require_vision
+from parley.images import realtime_sees, require_vision
 from tests.images.checks import refused
 
 VISION = ["gpt-4.1-mini", "gpt-4o"]
@@ -34,3 +34,15 @@ def test_no_vision_model_at_all() -> None:
     assert caught.value.message == (
         "No model on this server can see pictures. Describe it in words instead."
     )
+
+
+def test_the_ga_realtime_models_see_and_the_beta_ones_do_not() -> None:
+    assert realtime_sees("gpt-realtime")
+    assert realtime_sees("gpt-realtime-mini-2025-10-06")
+    assert not realtime_sees("gpt-4o-realtime-preview-2025-06-03")
+    assert not realtime_sees("gpt-4o-mini-realtime-preview")
+
+
+def test_the_operator_setting_wins_over_the_name() -> None:
+    assert realtime_sees("my-local-realtime", "on")
+    assert not realtime_sees("gpt-realtime", "off")

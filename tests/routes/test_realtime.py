@@ -32,10 +32,11 @@ async def test_a_key_mints_a_secret_for_the_browser(server: LiveServer, fake: Fa
     response = await mint(server, {"apiKey": KEY})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"client_secret", "expires_at", "webrtc_url", "model"}
+    assert set(body) == {"client_secret", "expires_at", "webrtc_url", "model", "vision"}
     assert body["client_secret"].startswith("ek_")
     assert body["webrtc_url"] == f"{fake.base_url}/realtime/calls"
     assert body["model"] == "gpt-realtime"
+    assert body["vision"] is True  # the page may send pictures into this call
     # A minute to connect: a leaked secret is worth little.
     assert abs(body["expires_at"] - (time.time() + 60)) < 30
     assert response.headers["cache-control"] == "no-store"
@@ -88,10 +89,26 @@ async def test_the_operator_chooses_model_voice_and_turn_detection(
     assert session["audio"]["input"]["turn_detection"] == {"type": "server_vad"}
     assert session["audio"]["input"]["transcription"] == {"model": "whisper-1"}
     assert session["audio"]["output"] == {"voice": "verse"}
+    assert response.json()["vision"] is True
     server = serve(realtime_eagerness="high")
     assert (await mint(server, {"apiKey": KEY})).status_code == 200
     detection = fake.requests_for("realtime")[1].json["session"]["audio"]["input"]
     assert detection["turn_detection"] == {"type": "semantic_vad", "eagerness": "high"}
+
+
+@pytest.mark.parametrize(("model", "setting", "sees"), [
+    ("gpt-4o-realtime-preview", "auto", False),  # the beta models hear and speak only
+    ("gpt-4o-mini-realtime-preview-2024-12-17", "auto", False),
+    ("gpt-4o-realtime-preview", "on", True),  # the operator knows better
+    ("gpt-realtime", "off", False),
+])
+async def test_the_page_is_told_whether_the_call_can_see_pictures(
+    serve: Serve, fake: FakeOpenAI, model: str, setting: str, sees: bool
+) -> None:
+    server = serve(realtime_model=model, realtime_vision=setting)
+    response = await mint(server, {"apiKey": KEY})
+    assert response.status_code == 200, response.text
+    assert response.json()["vision"] is sees
 
 
 @pytest.mark.parametrize("via", ["body", "bearer"])

@@ -82,7 +82,10 @@ view.on("stop", () => {
 });
 view.on("micUp", () => talk.release());
 view.on("hangUp", () => calls.hangUp());
-view.on("attach", (files) => context.attachments.add(files));
+view.on("attach", async (files) => {
+  await context.attachments.add(files);
+  if (calls.active) calls.showPictures(); // in a call, a picture goes into it at once
+});
 view.on("send", (text) => {
   if (calls.active) {
     if (calls.send(text)) view.clearComposer();

@@ -1,7 +1,7 @@
 // Pictures waiting to go with the next turn (typed or spoken), then kept with it on the
 // device. The heavy lifting (downscaling, IndexedDB) is pictures.js, fetched on demand.
 
-const PER_TURN = 4; // the server's cap for one turn
+export const PER_TURN = 4; // the server's cap for one turn
 const PER_REQUEST = 8; // ...and for one request, history included
 
 const pictures = () => import("./pictures.js");
@@ -42,18 +42,20 @@ export function createAttachments({ view }) {
       }
     },
 
-    /** Take the waiting pictures for a turn: kept with the conversation, as ids and URLs. */
-    async take(conversationId) {
+    /** Take the waiting pictures for a turn (at most `limit`; the rest wait): kept with the
+     * conversation, as ids and URLs (data URLs, or what `encode` makes of each). */
+    async take(conversationId, { limit = PER_TURN, encode = null } = {}) {
       if (!pending.length) return null;
-      const taken = pending;
-      pending = [];
-      view.clearAttachments();
+      const taken = pending.slice(0, limit);
+      pending = pending.slice(limit);
+      if (!pending.length) view.clearAttachments();
+      else for (const item of taken) view.removeAttachment(item.key);
       const { keep, dataUrl } = await pictures();
       const ids = [];
       const urls = [];
       for (const item of taken) {
         ids.push(await keep(conversationId, item.blob));
-        urls.push(await dataUrl(item.blob));
+        urls.push(await (encode || dataUrl)(item.blob));
         URL.revokeObjectURL(item.url);
       }
       return { ids, urls };

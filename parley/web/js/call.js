@@ -1,6 +1,7 @@
 // Realtime calls (speech-to-speech with OpenAI over WebRTC): starting and ending one, and
-// putting its transcripts into the same thread as step-by-step turns, so export, brief and
-// history just work. The call itself lives in voice/realtime.js.
+// putting its transcripts (and pictures: call-pictures.js) into the same thread as
+// step-by-step turns, so export, brief and history just work. The call itself lives in
+// voice/realtime.js.
 
 import * as exporter from "./exporter.js";
 import { errorAction, PHASE_STATUS } from "./status.js";
@@ -8,22 +9,43 @@ import { realtimeSupport } from "./voice/capabilities.js";
 
 // The WebRTC code is fetched only when someone makes a call: most turns never need it.
 const loadRealtime = () => import("./voice/realtime.js");
+// ...and the pictures' part of a call, only when a picture meets a call.
+const loadPictures = () => import("./call-pictures.js");
 
 // In a call Parley listens all the time: no pause is needed to hand over.
 const status = (state) => PHASE_STATUS[state === "listening" ? "callListening" : state];
 
-export function createCalls({ view, thread, settings, auth, openaiReady, history }) {
+export function createCalls({ view, thread, settings, auth, openaiReady, history, attachments }) {
   let call = null; // the call, while one is on
   let callId = 0; // bumps when a call is let go, so its late callbacks are ignored
   let phase = "connecting";
   let replies = new Map(); // response id → {turn, handle}
+  let pictures = null; // call-pictures.js, once a picture met a call
+  let queue = Promise.resolve(); // pictures and typed turns go into the call in order
+
+  function inOrder(work) {
+    queue = queue.then(work).catch(() => {
+      view.setStatus("That couldn't go into the call. Try again.", "error");
+    });
+  }
+
+  /** The pictures waiting in the composer go into the call (in order with typed turns). */
+  async function showPictures() {
+    if (!attachments.count) return;
+    pictures ||= (await loadPictures()).createCallPictures({
+      view, thread, attachments, history, current: () => call,
+    });
+    await pictures.show();
+  }
 
   function setState(state) {
+    const connected = phase === "connecting" && state !== "connecting";
     phase = state;
     // The contract's four talk-button states: connecting shows as thinking.
     view.setMicState(state === "connecting" ? "thinking" : state);
     view.setStatus(status(state));
     if (state !== "listening") view.setInterim("");
+    if (connected && attachments.count) inOrder(showPictures); // attached while connecting
   }
 
   function playAudio(stream) {
@@ -36,12 +58,18 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
   }
 
   function userSaid(text, beforeReply) {
+    const next = beforeReply && replies.get(beforeReply);
+    const ahead = next && thread.turns.includes(next.turn) ? next : null;
+    // Words after a picture join the turn that shows it; pictures that waited for room go.
+    if (pictures?.join(text, ahead?.turn)) {
+      inOrder(showPictures);
+      return;
+    }
     const turn = { role: "user", content: text, at: Date.now() };
     // A transcript can arrive after the reply to it has begun: it goes before that reply.
-    const next = beforeReply && replies.get(beforeReply);
-    if (next && thread.turns.includes(next.turn)) {
-      thread.insertBefore(turn, next.turn);
-      view.appendMessage(turn, next.handle);
+    if (ahead) {
+      thread.insertBefore(turn, ahead.turn);
+      view.appendMessage(turn, ahead.handle);
     } else {
       thread.push(turn);
       view.appendMessage(turn);
@@ -78,6 +106,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
 
   function ended(problem) {
     call = null;
+    pictures?.reset();
     view.setCallActive(false);
     view.setMicState("idle");
     view.setInterim("");
@@ -96,6 +125,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
     const id = ++callId;
     const live = (fn) => (...args) => { if (id === callId) fn(...args); };
     replies = new Map();
+    pictures?.reset();
     view.setCallActive(true);
     setState("connecting");
     const s = settings();
@@ -161,9 +191,19 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
       else if (call.state === "speaking" || call.state === "thinking") call.interrupt();
       else call.hangUp();
     },
-    /** Typed text goes into the call; false while it is still connecting. */
+    /** Typed text goes into the call, after any waiting pictures; false while connecting. */
     send(text) {
-      return Boolean(call?.sendText(text));
+      const live = call;
+      if (!live || live.state === "connecting") return false;
+      inOrder(async () => {
+        await showPictures();
+        if (call === live) live.sendText(text);
+      });
+      return true;
+    },
+    /** Pictures just attached: into the call now (or once it connects). */
+    showPictures() {
+      inOrder(showPictures);
     },
     hangUp() {
       call?.hangUp();
@@ -173,6 +213,7 @@ export function createCalls({ view, thread, settings, auth, openaiReady, history
       if (!call) return;
       const ending = call;
       call = null;
+      pictures?.reset();
       callId += 1;
       ending.hangUp();
       for (const reply of replies.values()) {

@@ -34,14 +34,54 @@ export async function prepare(file) {
   }
   const w = Math.round(width * scale);
   const h = Math.round(height * scale);
+  const blob = await jpeg(bitmap, w, h, JPEG_QUALITY);
+  bitmap.close();
+  return { blob, type: "image/jpeg", width: w, height: h, ms: performance.now() - started };
+}
+
+// Smaller and smaller encodings to try for a realtime call: [scale of the long side, quality].
+const CALL_STEPS = [[1, 0.85], [1, 0.7], [0.75, 0.7], [0.5, 0.7], [0.35, 0.65], [0.25, 0.6]];
+
+/**
+ * A picture as a data URL of at most `maxChars` characters, for a realtime call: OpenAI's
+ * realtime `input_image` takes PNG or JPEG only, and the event carrying it is one data
+ * channel message, so it is re-encoded smaller until it fits. Null when it cannot be read.
+ */
+export async function fit(blob, maxChars) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
+  } catch {
+    return null; // a format this browser cannot draw (HEIC outside Safari)
+  }
+  try {
+    const scale = Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && (blob.type === "image/jpeg" || blob.type === "image/png")) {
+      const url = await dataUrl(blob);
+      if (url.length <= maxChars) return url;
+    }
+    // Safari before 16.4 has no OffscreenCanvas: there, only a picture that fits as it is goes.
+    if (typeof OffscreenCanvas !== "function") return null;
+    for (const [step, quality] of CALL_STEPS) {
+      const w = Math.max(1, Math.round(bitmap.width * scale * step));
+      const h = Math.max(1, Math.round(bitmap.height * scale * step));
+      const url = await dataUrl(await jpeg(bitmap, w, h, quality));
+      if (url.length <= maxChars) return url;
+    }
+    return null;
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** A drawn picture as a w x h JPEG blob. */
+function jpeg(bitmap, w, h, quality) {
   const canvas = new OffscreenCanvas(w, h);
   const context = canvas.getContext("2d");
   context.fillStyle = "#fff"; // a transparent PNG becomes a JPEG on white, not on black
   context.fillRect(0, 0, w, h);
   context.drawImage(bitmap, 0, 0, w, h);
-  bitmap.close();
-  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: JPEG_QUALITY });
-  return { blob, type: "image/jpeg", width: w, height: h, ms: performance.now() - started };
+  return canvas.convertToBlob({ type: "image/jpeg", quality });
 }
 
 /** A blob as a data URL (what a request carries). */

@@ -8,6 +8,14 @@ import { openMicrophone } from "./microphone.js";
 const CONNECT_MS = 15_000; // from the SDP answer to `session.created`
 const UNSTEADY_MS = 5_000; // how long a `disconnected` connection may take to come back
 const HISTORY_TURNS = 24; // earlier turns of this conversation the call starts with
+// Each event is one data channel message. Chromium's SCTP stack takes 256 KiB a message, and
+// an answer without `a=max-message-size` means 64 KiB (RFC 8841): a picture must fit.
+const MESSAGE_CEILING = 262_144;
+const MESSAGE_DEFAULT = 65_536;
+// OpenAI echoes a created item whole in `conversation.item.added` and `.done`, so a picture
+// leaves room for the echo's envelope too; one too big is reported to close the call without
+// a word (openai/openai-agents-js#501).
+const ECHO_ROOM = 4_096;
 
 const SAY = {
   micGone: "The microphone stopped (a phone call, Siri or the screen lock). Tap to call again.",
@@ -46,6 +54,8 @@ export function startCall({ session, auth, history = [], on }) {
   let speaking = false; // the model's audio is playing (output_audio_buffer.started..stopped)
   let heardAt = 0; // when the person stopped talking, for the latency readout
   let unsteady = null;
+  let model = "";
+  let vision = false; // the server says whether this call's model can see pictures
   let ready = null;
   const sessionCreated = new Promise((resolve) => { ready = resolve; });
   const awaiting = new Map(); // user item id → the reply that came after it (null: none yet)
@@ -217,7 +227,10 @@ export function startCall({ session, auth, history = [], on }) {
     for (const track of mic.getAudioTracks()) {
       track.addEventListener("ended", () => end({ code: "mic_gone", message: SAY.micGone }));
     }
-    const { client_secret: value, webrtc_url: url } = await secret;
+    const minted = await secret;
+    const { client_secret: value, webrtc_url: url } = minted;
+    model = minted.model || "";
+    vision = minted.vision === true;
     if (ended) return;
     pc = new RTCPeerConnection({ iceServers: [] });
     pc.addEventListener("track", (event) => on.audio(event.streams[0] || new MediaStream([event.track])));
@@ -255,6 +268,28 @@ export function startCall({ session, auth, history = [], on }) {
     hangUp() { end(null); },
     /** Stop the model mid-reply (a tap): cancel the response and cut its audio. */
     interrupt,
+    /** Pictures into the call, one user item each: the model sees them when it next answers. */
+    sendImages(urls) {
+      if (state === "connecting" || ended) return false;
+      try {
+        for (const url of urls) {
+          send({
+            type: "conversation.item.create",
+            item: { type: "message", role: "user", content: [{ type: "input_image", image_url: url }] },
+          });
+        }
+      } catch {
+        return false; // larger than the channel's max message size: send() throws a TypeError
+      }
+      return true;
+    },
+    /** The longest data URL one picture may be in this call. */
+    get imageRoom() {
+      const limit = pc?.sctp?.maxMessageSize || MESSAGE_DEFAULT;
+      return Math.min(limit, MESSAGE_CEILING) - ECHO_ROOM;
+    },
+    get vision() { return vision; },
+    get model() { return model; },
     /** A typed turn inside the call: the model answers it out loud. */
     sendText(text) {
       if (state === "connecting" || ended) return false;
