@@ -124,8 +124,8 @@ def test_an_item_can_be_edited_and_removed_and_is_text_not_html(
     new_page: Callable[..., Page], server: LiveServer, fake: FakeOpenAI
 ) -> None:
     html = "<img src=x onerror=\"window.__owned=1\"> income <b>later</b>"
-    sections: dict[str, list[object]] = {key: [] for key in ("problem", "audience", "constraints", "openQuestions",
-                                    "nextSteps")}
+    empty = ("problem", "audience", "constraints", "openQuestions", "nextSteps")
+    sections: dict[str, list[object]] = {key: [] for key in empty}
     answer = {"title": "Budgeting", "conflicts": [], "retracted": [], "sections": {
         **sections, "decisions": [{"text": html, "turn": 0}],
         "ideas": [{"text": "A sample budget first", "turn": 0}]}}
