@@ -13,6 +13,10 @@ Faults can also be triggered from the chat text itself (for browser tests and ma
 (the speech ``input``, the transcription ``prompt`` or the realtime session ``instructions``);
 ``[[vision]]`` makes the chat reply describe the pictures in that message.
 
+Structured outputs (``response_format`` ``json_schema``) are checked as OpenAI checks a strict
+schema (``tests.fakes.openai_structured``), answered with the schema's smallest instance unless
+scripted, and scripted and recorded as endpoint ``"brief"``: the living brief's update.
+
 Pictures (``image_url`` content parts) are checked as OpenAI checks them (see
 ``tests.fakes.openai_images``): only models in ``vision_models`` may see them, and each must be
 a link or a base64 data URL of a PNG, JPEG, GIF or WebP. ``Recorded.images`` holds what came.

@@ -819,3 +819,42 @@ async def test_malformed_parts_are_refused(fake: FakeOpenAI, part: dict[str, Any
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["param"], error["code"]) == (param, code)
+
+
+# Structured outputs ---------------------------------------------------------------------------
+
+STRICT = {"type": "object", "properties": {"title": {"type": "string"},
+                                           "items": {"type": "array", "items": {"type": "string"}},
+                                           "turn": {"type": ["integer", "null"]}},
+          "required": ["title", "items", "turn"], "additionalProperties": False}
+
+
+async def test_structured_output_answers_the_smallest_instance_and_is_recorded_apart(
+    client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    answer = await client.chat.completions.create(
+        model="gpt-4.1-mini", messages=[{"role": "user", "content": "Update the brief."}],
+        response_format={"type": "json_schema",
+                         "json_schema": {"name": "brief", "strict": True, "schema": STRICT}},
+    )
+    assert json.loads(answer.choices[0].message.content or "") == {
+        "title": "", "items": [], "turn": None}
+    assert len(fake.requests_for("brief")) == 1 and not fake.requests_for("chat")
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({**STRICT, "additionalProperties": True}, "'additionalProperties' is required"),
+        ({**STRICT, "required": ["title"]}, "Missing 'items'"),
+    ],
+)
+async def test_a_strict_schema_openai_would_refuse_is_400(
+    client: AsyncOpenAI, schema: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match=problem):
+        await client.chat.completions.create(
+            model="gpt-4.1-mini", messages=[{"role": "user", "content": "x"}],
+            response_format={"type": "json_schema",
+                             "json_schema": {"name": "brief", "strict": True, "schema": schema}},
+        )
