@@ -7,11 +7,8 @@ outside (NotFound), so ids cannot be probed.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import functools
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -24,8 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parley import errors
 from parley.observability.components import Components
-from parley.storage.models import MODE_MAX, TITLE_MAX, ConversationSession, Message, Sender
+from parley.storage.models import MODE_MAX, ConversationSession, Message, Sender
 from parley.storage.owners import OwnerResolver
+from parley.storage.values import (
+    UNSTORABLE,
+    clean_title,
+    decode_cursor,
+    encode_cursor,
+    parse_id,
+    storable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +38,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 NOT_FOUND = "That conversation was not found. It may have been deleted."
+STALE_PAGE = "That page of conversations is out of date. Reload the list."
 DEFAULT_TITLE_CHARS = 60
-# What the database refuses (NUL in PostgreSQL text) or cannot encode (lone surrogates).
-# Routes refuse such input with a 4xx; text that reaches the store anyway (a model's
-# reply) is kept with U+FFFD in their place rather than lost.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _CLOSE_TIMEOUT = 10.0  # seconds aclose waits for shielded writes
 # The longest one read or write may take before the database counts as unreachable.
 STORAGE_TIMEOUT = 5.0
@@ -176,7 +178,7 @@ class HistoryStore:
             .limit(limit + 1)
         )
         if cursor is not None:
-            at, after = _decode_cursor(cursor)
+            at, after = decode_cursor(cursor, STALE_PAGE)
             query = query.where(
                 or_(row.updated_at < at, and_(row.updated_at == at, row.id < after))
             )
@@ -186,7 +188,7 @@ class HistoryStore:
         more = len(rows) > limit
         return SessionPage(
             sessions=tuple(_session_info(r) for r in page),
-            next_cursor=_encode_cursor(page[-1]) if more else None,
+            next_cursor=encode_cursor(page[-1].updated_at, page[-1].id) if more else None,
         )
 
     @available
@@ -244,7 +246,7 @@ class HistoryStore:
             await self._check_room(db, owner)
             now = datetime.now(UTC)
             session = ConversationSession(
-                id=sid, owner_id=owner, title=_title(title), mode=mode,
+                id=sid, owner_id=owner, title=clean_title(title), mode=mode,
                 started_at=now, updated_at=now,
             )
             db.add(session)
@@ -260,7 +262,7 @@ class HistoryStore:
         async def attempt(db: AsyncSession) -> SessionInfo:
             session = await _owned(db, owner, sid)
             # Renaming is not activity: the session keeps its place in the list.
-            session.title = _title(title)
+            session.title = clean_title(title)
             return _session_info(session)
 
         return await self._write(attempt)
@@ -309,7 +311,7 @@ class HistoryStore:
             raise ValueError(f"sender must be 'user' or 'bot', not {sender!r}")
         sid = _parse_id(session_id)
         _check_mode(mode)
-        text = _UNSTORABLE.sub("\ufffd", text)
+        text = storable(text)
 
         async def attempt(db: AsyncSession) -> MessageInfo:
             # FOR UPDATE (PostgreSQL; SQLite locks the whole file anyway) serialises turns
@@ -343,7 +345,7 @@ class HistoryStore:
             at = max(now, session.updated_at + timedelta(microseconds=1))
             session.updated_at = at
             if session.title is None and sender == "user":
-                session.title = _title(default_title(text))
+                session.title = clean_title(default_title(text))
             message = Message(
                 id=uuid.uuid4(), session_id=sid, sender=sender, message_text=text,
                 interrupted=interrupted, created_at=at,
@@ -441,11 +443,7 @@ async def _owned(db: AsyncSession, owner: str, sid: uuid.UUID) -> ConversationSe
 
 
 def _parse_id(value: str) -> uuid.UUID:
-    # A malformed id is just another id that is not there.
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise errors.NotFound(NOT_FOUND) from None
+    return parse_id(value, NOT_FOUND)
 
 
 def _parse_message_id(value: str) -> uuid.UUID:
@@ -458,15 +456,8 @@ def _parse_message_id(value: str) -> uuid.UUID:
 
 
 def _check_mode(mode: str) -> None:
-    if not mode or len(mode) > MODE_MAX or _UNSTORABLE.search(mode):
+    if not mode or len(mode) > MODE_MAX or UNSTORABLE.search(mode):
         raise errors.InvalidRequest("That conversation mode is not known. Pick one in Settings.")
-
-
-def _title(title: str | None) -> str | None:
-    if title is None:
-        return None
-    cleaned = " ".join(_UNSTORABLE.sub("\ufffd", title).split())[:TITLE_MAX]
-    return cleaned or None
 
 
 def _session_info(row: ConversationSession) -> SessionInfo:
@@ -481,22 +472,3 @@ def _message_info(row: Message) -> MessageInfo:
         id=str(row.id), sender=cast(Sender, row.sender), text=row.message_text,
         interrupted=row.interrupted, created_at=row.created_at,
     )
-
-
-def _encode_cursor(row: ConversationSession) -> str:
-    raw = f"{row.updated_at.isoformat()}|{row.id.hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, last = raw.partition("|")
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("cursor time without a zone")
-        return when, uuid.UUID(hex=last)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidRequest(
-            "That page of conversations is out of date. Reload the list."
-        ) from None
