@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from parley.storage import db
 from parley.storage.models import Base, UTCDateTime
+from parley.storage.repository import HistoryStore
 
 TABLES = {"conversation_sessions", "messages", "projects"}
 
@@ -174,14 +175,34 @@ async def test_0002_upgrades_a_0001_database_with_every_row_intact(
             assert [tuple(row) for row in images] == [(None,)] * 30
         assert len(before[0]) == 6 and len(before[1]) == 30
 
+        # What 0002 adds works on the old rows: a project, a move, a picture, a delete.
+        await engine.dispose()
+        store = HistoryStore(db.make_engine(url))
+        try:
+            owner, old = session_rows[0]["owner_id"], str(session_rows[0]["id"])
+            project = await store.create_project(owner, "Budget app")
+            await store.update_session(owner, old, project_id=project.id)
+            assert (await store.get_project(owner, project.id)).session_ids == (old,)
+            picture = "data:image/png;base64,iVBORw0KGgo="
+            await store.append_message(owner, old, "user", "This screen?", images=[picture])
+            detail = await store.get_session(owner, old)
+            assert [m.images for m in detail.messages] == [()] * 5 + [(picture,)]
+            await store.delete_project(owner, project.id)
+            assert (await store.get_session(owner, old)).session.project_id is None
+        finally:
+            await store.aclose()
+        async with engine.connect() as connection:
+            used = await connection.run_sync(_contents)
+        assert len(used[1]) == 31
+
         await db.downgrade(url, "0001")
         await engine.dispose()
         async with engine.connect() as connection:
-            assert await connection.run_sync(_contents) == before
+            assert await connection.run_sync(_contents) == used
         assert "projects" not in await _tables(url)
         await db.upgrade(url)  # and up again
         async with engine.connect() as connection:
-            assert await connection.run_sync(_contents) == before
+            assert await connection.run_sync(_contents) == used
     finally:
         await engine.dispose()
 
