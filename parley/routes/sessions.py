@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley import errors
 from parley.conversation.persona import Mode
 from parley.deps import AdmitDep, ClientDep, OriginsDep, StoreDep
+from parley.routes.schemas import Images
 from parley.storage.models import TITLE_MAX, Sender
 from parley.storage.owners import Identity
 from parley.storage.repository import MessageInfo, SessionInfo
@@ -84,12 +85,15 @@ class MessageOut(BaseModel):
     text: str
     interrupted: bool
     created_at: datetime
+    images: list[str] = Field(
+        description="The person's pictures as kept: re-encoded data URLs, no metadata."
+    )
 
     @classmethod
     def of(cls, info: MessageInfo) -> MessageOut:
         return cls(
             id=info.id, sender=info.sender, text=info.text, interrupted=info.interrupted,
-            created_at=info.created_at,
+            created_at=info.created_at, images=list(info.images),
         )
 
 
@@ -131,6 +135,8 @@ class MessageIn(BaseModel):
     mode: Mode = Field(
         default="sparring", description="The conversation's mode, used if this creates it."
     )
+    images: Images = Field(description="The person's pictures with this turn (data URLs: "
+                           "PNG, JPEG, WebP or HEIC; at most 4, 5 MB each), kept re-encoded.")
 
 
 class DeletedOut(BaseModel):
@@ -215,10 +221,28 @@ async def add_message(
     text = body.text.strip()
     if not text:
         raise errors.InvalidRequest("Send the words of the turn: the text was empty.")
+    images: tuple[str, ...] = ()
+    if body.images:
+        if body.sender != "user":
+            raise errors.InvalidRequest(
+                "Only the person's turns carry pictures. Send Parley's reply without them."
+            )
+        images = await kept_pictures(body.images)
     message = await store.append_message(
-        owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode
+        owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode,
+        images=images,
     )
     return MessageOut.of(message)
+
+
+async def kept_pictures(images: list[str]) -> tuple[str, ...]:
+    """The pictures as the server keeps them: checked as a turn's are, then re-encoded, so
+    nothing of what was sent (its metadata: GPS, camera) is kept."""
+    # Imported here: Pillow loads only for the requests that bring pictures.
+    from parley.images import prepare_request
+
+    (prepared,) = await prepare_request([images])
+    return tuple(picture.data_url for picture in prepared)
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response)
