@@ -105,7 +105,10 @@ async def test_a_session_reads_back_in_snake_case(api: Api) -> None:
     listed = (await api.client.get("/api/sessions", headers=me)).json()
     assert listed["next_cursor"] is None
     [summary] = listed["sessions"]
-    assert set(summary) == {"id", "title", "mode", "started_at", "ended_at", "updated_at"}
+    # projectId as the contract spells it (the projects API is camelCase).
+    assert set(summary) == {"id", "title", "mode", "started_at", "ended_at", "updated_at",
+                            "projectId"}
+    assert summary["projectId"] is None
     assert summary["id"] == sid
     assert summary["title"] == "Our onboarding feels heavy."
     assert summary["mode"] == "sparring"
