@@ -165,9 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(speech.router)
     app.include_router(realtime.router)
     if settings.database_url is not None:
-        from parley.routes import sessions
+        from parley.routes import projects, sessions
 
         app.include_router(sessions.router)
+        app.include_router(projects.router)
     else:
         app.include_router(history_off.router)
     if settings.metrics_enabled:

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # Per owner: conversations kept, and messages in one conversation.
     history_max_sessions: int = Field(default=500, ge=1)
     history_max_messages: int = Field(default=2_000, ge=2)
+    # Per owner: projects kept, and bytes of pictures kept with their messages (the
+    # re-encoded data URLs as stored; decimal megabytes, as file browsers count).
+    history_max_projects: int = Field(default=200, ge=1)
+    history_max_image_bytes: int = Field(default=50_000_000, ge=0)
     clerk_issuer: str | None = None
     clerk_jwks_url: str | None = None
     clerk_authorized_parties: Annotated[list[str], NoDecode] = []

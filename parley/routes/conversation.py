@@ -98,6 +98,7 @@ async def conversation(
         # Resolve the owner first: a bad identity must fail before any model is paid for.
         owner = await history_store.owners.owner_of(request.headers, origins=origins)
         if owner is not None:
-            keep = Keep(history_store, owner, body.session_id, body.mode, message)
+            # The pictures as they went upstream: re-encoded, without their metadata.
+            keep = Keep(history_store, owner, body.session_id, body.mode, message, images)
     stream = wants_stream(request, body.stream)
     return await turns.start(TurnPlan(choice, chat, stream=stream, keep=keep))

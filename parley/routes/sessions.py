@@ -1,65 +1,32 @@
-"""/api/sessions: server-side conversation history, for its owner only (snake_case JSON)."""
+"""/api/sessions: server-side conversation history, for its owner only (snake_case JSON,
+but for `projectId`, spelt as the contract spells it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
 from parley.conversation.persona import Mode
-from parley.deps import AdmitDep, ClientDep, OriginsDep, StoreDep
+from parley.deps import StoreDep
+from parley.routes.identity import IdentityDep, OwnerDep, client_budget
+from parley.routes.schemas import Images
 from parley.storage.models import TITLE_MAX, Sender
-from parley.storage.owners import Identity
-from parley.storage.repository import MessageInfo, SessionInfo
+from parley.storage.repository import MessageInfo, SessionInfo, Unchanged
 from parley.text import CleanText
-
-
-async def client_budget(admission: AdmitDep, client: ClientDep) -> None:
-    """Reads and writes of history count against the client's rate limit, before anything
-    else (a sign-in token is checked after this, never for free)."""
-    await admission.client(client)
-
 
 router = APIRouter(
     prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(client_budget)]
 )
 
-NO_OWNER = (
-    "Turn on \"Keep history on the server\" in Settings, or sign in, to see conversations "
-    "kept on the server."
-)
-
-
-async def get_identity(
-    store: StoreDep,
-    origins: OriginsDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_parley_device: Annotated[
-        str | None,
-        Header(
-            max_length=200,
-            description="This device's random 256-bit secret (64 hex or 43 base64url chars).",
-        ),
-    ] = None,
-) -> Identity:
-    """Who the request speaks for: a Clerk session token and/or a device secret."""
-    return await store.owners.identify(authorization, x_parley_device, origins=origins)
-
-
-IdentityDep = Annotated[Identity, Depends(get_identity)]
-
-
-async def require_owner(identity: IdentityDep) -> str:
-    """The owner whose history the request reads or writes; 401 when there is none."""
-    if identity.owner is None:
-        raise errors.Unauthenticated(NO_OWNER)
-    return identity.owner
-
-
-OwnerDep = Annotated[str, Depends(require_owner)]
+ProjectId = Annotated[
+    CleanText | None,
+    Field(alias="projectId", max_length=100,
+          description="One of the owner's projects (`/api/projects`); null: in no project."),
+]
 
 
 class SessionOut(BaseModel):
@@ -69,12 +36,13 @@ class SessionOut(BaseModel):
     started_at: datetime
     ended_at: datetime | None
     updated_at: datetime
+    project_id: str | None = Field(serialization_alias="projectId")
 
     @classmethod
     def of(cls, info: SessionInfo) -> SessionOut:
         return cls(
             id=info.id, title=info.title, mode=info.mode, started_at=info.started_at,
-            ended_at=info.ended_at, updated_at=info.updated_at,
+            ended_at=info.ended_at, updated_at=info.updated_at, project_id=info.project_id,
         )
 
 
@@ -84,12 +52,15 @@ class MessageOut(BaseModel):
     text: str
     interrupted: bool
     created_at: datetime
+    images: list[str] = Field(
+        description="The person's pictures as kept: re-encoded data URLs, no metadata."
+    )
 
     @classmethod
     def of(cls, info: MessageInfo) -> MessageOut:
         return cls(
             id=info.id, sender=info.sender, text=info.text, interrupted=info.interrupted,
-            created_at=info.created_at,
+            created_at=info.created_at, images=list(info.images),
         )
 
 
@@ -112,10 +83,25 @@ class SessionPageOut(BaseModel):
     )
 
 
-class RenameIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    title: CleanText = Field(min_length=1, max_length=TITLE_MAX)
+    id: CleanText | None = Field(
+        default=None, max_length=100,
+        description="An id made on the device (a UUID), so a retry never makes two.",
+    )
+    title: CleanText | None = Field(default=None, max_length=TITLE_MAX)
+    mode: Mode = "sparring"
+    project_id: ProjectId = None
+
+
+class SessionChangeIn(BaseModel):
+    """A new title, a move to another project (null: out of any), or both."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    title: CleanText | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    project_id: ProjectId = None
 
 
 # Generous: a realtime answer is spoken, so it is short, but a transcript is never cut.
@@ -131,6 +117,8 @@ class MessageIn(BaseModel):
     mode: Mode = Field(
         default="sparring", description="The conversation's mode, used if this creates it."
     )
+    images: Images = Field(description="The person's pictures with this turn (data URLs: "
+                           "PNG, JPEG, WebP or HEIC; at most 4, 5 MB each), kept re-encoded.")
 
 
 class DeletedOut(BaseModel):
@@ -153,6 +141,19 @@ async def list_sessions(
     return SessionPageOut(
         sessions=[SessionOut.of(s) for s in page.sessions], next_cursor=page.next_cursor
     )
+
+
+@router.post("", status_code=201)
+async def create_session(body: SessionIn, store: StoreDep, owner: OwnerDep) -> SessionOut:
+    """Start a conversation, in one of the owner's projects if `projectId` names one.
+
+    An `id` the owner already has answers that conversation as it is.
+    """
+    session = await store.create_session(
+        owner, title=body.title, mode=body.mode, session_id=body.id,
+        project_id=body.project_id,
+    )
+    return SessionOut.of(session)
 
 
 @router.delete("")
@@ -194,14 +195,28 @@ async def get_session(
 
 
 @router.patch("/{session_id}")
-async def rename_session(
-    session_id: str, body: RenameIn, store: StoreDep, owner: OwnerDep
+async def change_session(
+    session_id: str, body: SessionChangeIn, store: StoreDep, owner: OwnerDep
 ) -> SessionOut:
-    """Give a conversation a new title."""
-    title = body.title.strip()
-    if not title:
-        raise errors.InvalidRequest("Give the conversation a title with some words in it.")
-    return SessionOut.of(await store.rename(owner, session_id, title))
+    """Give a conversation a new title, move it to another project (`projectId`; null takes
+    it out of any), or both."""
+    given = body.model_fields_set
+    if not given & {"title", "project_id"}:
+        raise errors.InvalidRequest(
+            "Send a new title, or a projectId to move the conversation (null takes it out of "
+            "its project)."
+        )
+    title = None
+    if "title" in given:
+        title = (body.title or "").strip()
+        if not title:
+            raise errors.InvalidRequest("Give the conversation a title with some words in it.")
+    project: str | Unchanged | None = (
+        body.project_id if "project_id" in given else Unchanged.KEEP
+    )
+    return SessionOut.of(
+        await store.update_session(owner, session_id, title=title, project_id=project)
+    )
 
 
 @router.post("/{session_id}/messages", status_code=201)
@@ -215,10 +230,28 @@ async def add_message(
     text = body.text.strip()
     if not text:
         raise errors.InvalidRequest("Send the words of the turn: the text was empty.")
+    images: tuple[str, ...] = ()
+    if body.images:
+        if body.sender != "user":
+            raise errors.InvalidRequest(
+                "Only the person's turns carry pictures. Send Parley's reply without them."
+            )
+        images = await kept_pictures(body.images)
     message = await store.append_message(
-        owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode
+        owner, session_id, body.sender, text, interrupted=body.interrupted, mode=body.mode,
+        images=images,
     )
     return MessageOut.of(message)
+
+
+async def kept_pictures(images: list[str]) -> tuple[str, ...]:
+    """The pictures as the server keeps them: checked as a turn's are, then re-encoded, so
+    nothing of what was sent (its metadata: GPS, camera) is kept."""
+    # Imported here: Pillow loads only for the requests that bring pictures.
+    from parley.images import prepare_request
+
+    (prepared,) = await prepare_request([images])
+    return tuple(picture.data_url for picture in prepared)
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response)

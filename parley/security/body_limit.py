@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import errors
@@ -9,6 +11,8 @@ from parley.routes.errors import parley_error_response
 
 # Routes whose bodies may carry pictures (as data URLs).
 IMAGE_PATHS = frozenset({"/api/conversation", "/api/brief", "/api/brief/update"})
+# A turn kept in server history outside /api/conversation (a realtime call's), with pictures.
+_KEPT_TURN = re.compile(r"/api/sessions/[^/]+/messages")
 
 
 class _TooLarge(Exception):
@@ -34,7 +38,7 @@ class BodyLimitMiddleware:
         # Multipart framing adds a few hundred bytes around the audio itself.
         if path == "/api/transcribe":
             return self.audio_bytes + 64 * 1024
-        if path in IMAGE_PATHS:
+        if path in IMAGE_PATHS or _KEPT_TURN.fullmatch(path):
             return max(self.max_bytes, self.image_bytes)
         return self.max_bytes
 

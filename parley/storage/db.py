@@ -259,7 +259,7 @@ async def downgrade(url: str, revision: str) -> None:
 async def current_revision(url: str) -> str | None:
     """The revision the database is at, or None when it has no Parley tables yet."""
     found: list[str | None] = []
-    await _run(url, lambda _, connection: found.append(_revision_of(connection)))
+    await _run(url, lambda _, connection: found.append(_revision_of(connection)), migrates=False)
     return found[0]
 
 
@@ -286,7 +286,9 @@ async def check_schema(engine: AsyncEngine) -> None:
     )
 
 
-async def _run(url: str, step: Callable[[Config, Connection], None]) -> None:
+async def _run(
+    url: str, step: Callable[[Config, Connection], None], *, migrates: bool = True
+) -> None:
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
         # pysqlite only opens a transaction before INSERT/UPDATE/DELETE, so DDL ran
@@ -294,10 +296,11 @@ async def _run(url: str, step: Callable[[Config, Connection], None]) -> None:
         # Take over: one real transaction that holds the write lock from the start,
         # like the advisory lock on PostgreSQL.
         event.listen(engine.sync_engine, "connect", _manual_transactions)
+        event.listen(engine.sync_engine, "connect", _foreign_keys_off)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_in_transaction, step)
+            await connection.run_sync(_in_transaction, step, migrates)
     finally:
         await engine.dispose()
 
@@ -306,11 +309,31 @@ def _manual_transactions(dbapi_connection: Any, record: ConnectionPoolEntry) -> 
     dbapi_connection.isolation_level = None
 
 
+def _foreign_keys_off(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # A batch migration rebuilds a table: copy, DROP the old one, rename. With foreign keys
+    # on, SQLite's DROP TABLE first deletes every row, and ON DELETE CASCADE then empties
+    # the tables that point at it (a session table's rebuild deleted every message). The
+    # pragma cannot change inside a transaction, so it is set here, as the connection
+    # opens; `_check_foreign_keys` proves nothing was left dangling before the commit.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if dangling:
+        tables = ", ".join(sorted({str(row[0]) for row in dangling}))
+        raise RuntimeError(f"a migration left rows pointing at nothing in: {tables}")
+
+
 def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _in_transaction(connection: Connection, step: Callable[[Config, Connection], None]) -> None:
+def _in_transaction(
+    connection: Connection, step: Callable[[Config, Connection], None], migrates: bool
+) -> None:
     if connection.dialect.name == "postgresql":
         # Held until this transaction ends, so concurrent starts migrate one at a time.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
@@ -318,3 +341,5 @@ def _in_transaction(connection: Connection, step: Callable[[Config, Connection],
     # env.py runs the migrations on this connection, inside this transaction.
     config.attributes["connection"] = connection
     step(config, connection)
+    if migrates and connection.dialect.name == "sqlite":
+        _check_foreign_keys(connection)

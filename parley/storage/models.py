@@ -1,4 +1,4 @@
-"""The history tables: conversation sessions and their messages (PostgreSQL and SQLite)."""
+"""The history tables: projects, conversations and their messages (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,6 +68,24 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
 
 
+class Project(Base):
+    """What a person is designing: its conversations and the brief they grow together."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[str] = mapped_column(String(OWNER_MAX))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    # The brief as the contract spells it (`Brief.wire()` as JSON text), checked against
+    # `parley.brief.schema.Brief` and its 64 KB cap before it is stored.
+    brief: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    # As for sessions: one owner's projects, newest first, the id breaking ties.
+    __table_args__ = (Index("ix_projects_owner_recent", "owner_id", "updated_at", "id"),)
+
+
 class ConversationSession(Base):
     """One conversation, owned by a device (hash of its secret) or a signed-in user."""
 
@@ -77,11 +98,21 @@ class ConversationSession(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # Deleting a project keeps its conversations: they are detached, never deleted.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL")
+    )
+    # Bytes of the pictures kept with this conversation's messages, so the owner's total
+    # (checked against PARLEY_HISTORY_MAX_IMAGE_BYTES) is a sum over their sessions rather
+    # than over every message. Messages are only ever added, so it only grows.
+    image_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
     # The list view: one owner's sessions, newest first (scanned backwards), with the
-    # id as the tie-breaker the pagination cursor uses.
+    # id as the tie-breaker the pagination cursor uses. The project index finds a project's
+    # sessions, and the rows ON DELETE SET NULL must detach, without a full scan.
     __table_args__ = (
         Index("ix_conversation_sessions_owner_recent", "owner_id", "updated_at", "id"),
+        Index("ix_conversation_sessions_project", "project_id"),
     )
 
 
@@ -98,6 +129,9 @@ class Message(Base):
     message_text: Mapped[str] = mapped_column(Text)
     # A reply cut short because the person barged in or the connection dropped.
     interrupted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The person's pictures as re-encoded data URLs (never what they sent: no metadata);
+    # NULL when the turn had none.
+    images: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime]
 
     # Also serves the foreign key, so deleting a session finds its messages quickly.

@@ -1,19 +1,17 @@
 """HistoryStore: every read and write of server-side history, always scoped to one owner.
 
-A session that is missing and a session that belongs to someone else look the same from
-outside (NotFound), so ids cannot be probed.
+A session (or project) that is missing and one that belongs to someone else look the same
+from outside (NotFound), so ids cannot be probed. Projects' own queries are in `projects.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
+import enum
 import functools
 import logging
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -23,9 +21,20 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parley import errors
+from parley.brief.schema import Brief
 from parley.observability.components import Components
-from parley.storage.models import MODE_MAX, TITLE_MAX, ConversationSession, Message, Sender
+from parley.storage import projects
+from parley.storage.models import MODE_MAX, ConversationSession, Message, Project, Sender
 from parley.storage.owners import OwnerResolver
+from parley.storage.projects import ProjectInfo, ProjectPage, parse_project_id
+from parley.storage.values import (
+    UNSTORABLE,
+    clean_title,
+    decode_cursor,
+    encode_cursor,
+    parse_id,
+    storable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +42,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 NOT_FOUND = "That conversation was not found. It may have been deleted."
+STALE_PAGE = "That page of conversations is out of date. Reload the list."
 DEFAULT_TITLE_CHARS = 60
-# What the database refuses (NUL in PostgreSQL text) or cannot encode (lone surrogates).
-# Routes refuse such input with a 4xx; text that reaches the store anyway (a model's
-# reply) is kept with U+FFFD in their place rather than lost.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _CLOSE_TIMEOUT = 10.0  # seconds aclose waits for shielded writes
 # The longest one read or write may take before the database counts as unreachable.
 STORAGE_TIMEOUT = 5.0
@@ -83,6 +89,12 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+class Unchanged(enum.Enum):
+    """What a change leaves as it is (where None means "none": no project)."""
+
+    KEEP = "keep"
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     id: str
@@ -91,6 +103,7 @@ class SessionInfo:
     started_at: datetime
     ended_at: datetime | None
     updated_at: datetime
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,8 @@ class MessageInfo:
     text: str
     interrupted: bool
     created_at: datetime
+    # The person's pictures, re-encoded data URLs; empty when the turn had none.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,11 +153,15 @@ class HistoryStore:
         components: Components | None = None,
         max_sessions: int = 500,
         max_messages: int = 2_000,
+        max_projects: int = 200,
+        max_image_bytes: int = 50_000_000,
     ) -> None:
         self.engine = engine
         self.owners = owners or OwnerResolver()
         self.max_sessions = max_sessions
         self.max_messages = max_messages
+        self.max_projects = max_projects
+        self.max_image_bytes = max_image_bytes
         self._components = components
         self._db = async_sessionmaker(engine, expire_on_commit=False)
         self._pending: set[asyncio.Task[Any]] = set()
@@ -176,7 +195,7 @@ class HistoryStore:
             .limit(limit + 1)
         )
         if cursor is not None:
-            at, after = _decode_cursor(cursor)
+            at, after = decode_cursor(cursor, STALE_PAGE)
             query = query.where(
                 or_(row.updated_at < at, and_(row.updated_at == at, row.id < after))
             )
@@ -186,7 +205,7 @@ class HistoryStore:
         more = len(rows) > limit
         return SessionPage(
             sessions=tuple(_session_info(r) for r in page),
-            next_cursor=_encode_cursor(page[-1]) if more else None,
+            next_cursor=encode_cursor(page[-1].updated_at, page[-1].id) if more else None,
         )
 
     @available
@@ -230,9 +249,12 @@ class HistoryStore:
         title: str | None = None,
         mode: str = "sparring",
         session_id: str | None = None,
+        project_id: str | None = None,
     ) -> SessionInfo:
-        """A new session; a proposed id the owner already has returns that session as is."""
+        """A new session, in one of the owner's projects if `project_id` names one; a
+        proposed id the owner already has returns that session as is."""
         sid = _parse_id(session_id) if session_id is not None else uuid.uuid4()
+        pid = parse_project_id(project_id) if project_id is not None else None
         _check_mode(mode)
 
         async def attempt(db: AsyncSession) -> SessionInfo:
@@ -241,11 +263,13 @@ class HistoryStore:
                 if existing.owner_id != owner:
                     raise errors.NotFound(NOT_FOUND)
                 return _session_info(existing)
+            if pid is not None:
+                await projects.owned(db, owner, pid)
             await self._check_room(db, owner)
             now = datetime.now(UTC)
             session = ConversationSession(
-                id=sid, owner_id=owner, title=_title(title), mode=mode,
-                started_at=now, updated_at=now,
+                id=sid, owner_id=owner, title=clean_title(title), mode=mode,
+                started_at=now, updated_at=now, project_id=pid, image_bytes=0,
             )
             db.add(session)
             return _session_info(session)
@@ -255,12 +279,37 @@ class HistoryStore:
     @available
     async def rename(self, owner: str, session_id: str, title: str) -> SessionInfo:
         """Give one of the owner's sessions a new title."""
+        return await self._update_session(owner, session_id, title, Unchanged.KEEP)
+
+    @available
+    async def update_session(
+        self,
+        owner: str,
+        session_id: str,
+        *,
+        title: str | None = None,
+        project_id: str | Unchanged | None = Unchanged.KEEP,
+    ) -> SessionInfo:
+        """Rename one of the owner's sessions, move it to one of their projects (None: out
+        of any), or both; what is not given stays."""
+        return await self._update_session(owner, session_id, title, project_id)
+
+    async def _update_session(
+        self, owner: str, session_id: str, title: str | None, project_id: str | Unchanged | None
+    ) -> SessionInfo:
         sid = _parse_id(session_id)
+        keep_project = isinstance(project_id, Unchanged)
+        moved = parse_project_id(project_id) if isinstance(project_id, str) else None
 
         async def attempt(db: AsyncSession) -> SessionInfo:
             session = await _owned(db, owner, sid)
-            # Renaming is not activity: the session keeps its place in the list.
-            session.title = _title(title)
+            if moved is not None:
+                await projects.owned(db, owner, moved)
+            # Renaming and moving are not activity: the session keeps its place in the list.
+            if title is not None:
+                session.title = clean_title(title)
+            if not keep_project:
+                session.project_id = moved
             return _session_info(session)
 
         return await self._write(attempt)
@@ -283,15 +332,22 @@ class HistoryStore:
 
     @available
     async def claim(self, device_owner: str, user_owner: str) -> int:
-        """Move a device's sessions to a signed-in user; how many moved."""
+        """Move a device's sessions, and its projects with them, to a signed-in user; how
+        many sessions moved."""
         if device_owner == user_owner:
             return 0
-        statement = (
-            update(ConversationSession)
-            .where(ConversationSession.owner_id == device_owner)
-            .values(owner_id=user_owner)
-        )
-        return await self._count(statement)
+        async with self._db() as db, db.begin():
+            # Together, so a session never points at a project its owner does not have.
+            await db.execute(
+                update(Project).where(Project.owner_id == device_owner)
+                .values(owner_id=user_owner)
+            )
+            sessions = cast(CursorResult[Any], await db.execute(
+                update(ConversationSession)
+                .where(ConversationSession.owner_id == device_owner)
+                .values(owner_id=user_owner)
+            ))
+            return sessions.rowcount
 
     @available
     async def append_message(
@@ -303,13 +359,20 @@ class HistoryStore:
         *,
         interrupted: bool = False,
         mode: str = "sparring",
+        images: Sequence[str] = (),
     ) -> MessageInfo:
-        """Add a turn, creating the session (with `mode`) if the owner does not have it yet."""
+        """Add a turn, creating the session (with `mode`) if the owner does not have it yet.
+
+        `images` are the turn's pictures as already re-encoded data URLs (parley.images),
+        never what the person sent; they count against the owner's picture bytes.
+        """
         if sender not in ("user", "bot"):
             raise ValueError(f"sender must be 'user' or 'bot', not {sender!r}")
         sid = _parse_id(session_id)
         _check_mode(mode)
-        text = _UNSTORABLE.sub("\ufffd", text)
+        text = storable(text)
+        pictures = list(images) or None
+        picture_bytes = sum(len(url) for url in images)
 
         async def attempt(db: AsyncSession) -> MessageInfo:
             # FOR UPDATE (PostgreSQL; SQLite locks the whole file anyway) serialises turns
@@ -321,7 +384,8 @@ class HistoryStore:
             if session is None:
                 await self._check_room(db, owner)
                 session = ConversationSession(
-                    id=sid, owner_id=owner, mode=mode, started_at=now, updated_at=now
+                    id=sid, owner_id=owner, mode=mode, started_at=now, updated_at=now,
+                    image_bytes=0,
                 )
                 db.add(session)
                 await db.flush()
@@ -337,16 +401,19 @@ class HistoryStore:
                         "the most it keeps. Start a new conversation; this one stays on your "
                         "device."
                     )
+            if picture_bytes:
+                await self._check_picture_room(db, owner, picture_bytes)
+                session.image_bytes += picture_bytes
             # Strictly increasing within a session even if two turns land in the same
             # microsecond or the clock steps back: the order of a conversation is its
             # meaning.
             at = max(now, session.updated_at + timedelta(microseconds=1))
             session.updated_at = at
             if session.title is None and sender == "user":
-                session.title = _title(default_title(text))
+                session.title = clean_title(default_title(text))
             message = Message(
                 id=uuid.uuid4(), session_id=sid, sender=sender, message_text=text,
-                interrupted=interrupted, created_at=at,
+                interrupted=interrupted, images=pictures, created_at=at,
             )
             db.add(message)
             return _message_info(message)
@@ -411,6 +478,70 @@ class HistoryStore:
                 "old ones to keep new ones there; this one stays on your device."
             )
 
+    async def _check_picture_room(self, db: AsyncSession, owner: str, adding: int) -> None:
+        """HistoryFull when `adding` bytes of pictures would take the owner past their cap."""
+        kept = await db.scalar(
+            select(func.coalesce(func.sum(ConversationSession.image_bytes), 0))
+            .where(ConversationSession.owner_id == owner)
+        )
+        if (kept or 0) + adding > self.max_image_bytes:
+            cap = self.max_image_bytes / 1_000_000
+            raise errors.HistoryFull(
+                f"The server keeps up to {cap:g} MB of your pictures and this turn's would go "
+                "past it. Delete old conversations with pictures to keep new ones there; "
+                "this one stays on your device."
+            )
+
+    # Projects: the queries are in projects.py; here they get a transaction and the guard.
+
+    @available
+    async def list_projects(
+        self, owner: str, *, limit: int = 20, cursor: str | None = None
+    ) -> ProjectPage:
+        """One page of the owner's projects, most recently changed first."""
+        async with self._db() as db:
+            return await projects.page(db, owner, limit=limit, cursor=cursor)
+
+    @available
+    async def get_project(self, owner: str, project_id: str) -> ProjectInfo:
+        """One of the owner's projects, with its conversations' ids (newest first)."""
+        pid = parse_project_id(project_id)
+        async with self._db() as db:
+            return await projects.detail(db, owner, pid)
+
+    @available
+    async def create_project(
+        self, owner: str, title: str, brief: Brief | None = None, *,
+        project_id: str | None = None,
+    ) -> ProjectInfo:
+        """A new project (its brief empty unless given); a proposed id the owner already
+        has returns that project as is."""
+        pid = parse_project_id(project_id) if project_id is not None else uuid.uuid4()
+        kept = brief or Brief()
+        return await self._write(lambda db: projects.create(
+            db, owner, title=title, brief=kept, project_id=pid, max_projects=self.max_projects,
+        ))
+
+    @available
+    async def update_project(
+        self, owner: str, project_id: str, *, title: str | None = None,
+        brief: Brief | None = None,
+    ) -> ProjectInfo:
+        """Change one of the owner's projects' title, brief, or both."""
+        pid = parse_project_id(project_id)
+        return await self._write(
+            lambda db: projects.update(db, owner, pid, title=title, brief=brief)
+        )
+
+    @available
+    async def delete_project(self, owner: str, project_id: str) -> None:
+        """Delete one of the owner's projects; its conversations stay, in no project."""
+        pid = parse_project_id(project_id)
+        # ON DELETE SET NULL detaches the sessions, in the same statement.
+        statement = delete(Project).where(Project.id == pid, Project.owner_id == owner)
+        if await self._count(statement) == 0:
+            raise errors.NotFound(projects.PROJECT_NOT_FOUND)
+
     async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         # Two first writes racing to create the same session id: one insert loses on the
         # primary key; running the work again finds the winner's row.
@@ -441,11 +572,7 @@ async def _owned(db: AsyncSession, owner: str, sid: uuid.UUID) -> ConversationSe
 
 
 def _parse_id(value: str) -> uuid.UUID:
-    # A malformed id is just another id that is not there.
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise errors.NotFound(NOT_FOUND) from None
+    return parse_id(value, NOT_FOUND)
 
 
 def _parse_message_id(value: str) -> uuid.UUID:
@@ -458,21 +585,15 @@ def _parse_message_id(value: str) -> uuid.UUID:
 
 
 def _check_mode(mode: str) -> None:
-    if not mode or len(mode) > MODE_MAX or _UNSTORABLE.search(mode):
+    if not mode or len(mode) > MODE_MAX or UNSTORABLE.search(mode):
         raise errors.InvalidRequest("That conversation mode is not known. Pick one in Settings.")
-
-
-def _title(title: str | None) -> str | None:
-    if title is None:
-        return None
-    cleaned = " ".join(_UNSTORABLE.sub("\ufffd", title).split())[:TITLE_MAX]
-    return cleaned or None
 
 
 def _session_info(row: ConversationSession) -> SessionInfo:
     return SessionInfo(
         id=str(row.id), title=row.title, mode=row.mode, started_at=row.started_at,
         ended_at=row.ended_at, updated_at=row.updated_at,
+        project_id=str(row.project_id) if row.project_id is not None else None,
     )
 
 
@@ -480,23 +601,5 @@ def _message_info(row: Message) -> MessageInfo:
     return MessageInfo(
         id=str(row.id), sender=cast(Sender, row.sender), text=row.message_text,
         interrupted=row.interrupted, created_at=row.created_at,
+        images=tuple(row.images or ()),
     )
-
-
-def _encode_cursor(row: ConversationSession) -> str:
-    raw = f"{row.updated_at.isoformat()}|{row.id.hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, last = raw.partition("|")
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("cursor time without a zone")
-        return when, uuid.UUID(hex=last)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidRequest(
-            "That page of conversations is out of date. Reload the list."
-        ) from None

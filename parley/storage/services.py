@@ -39,4 +39,6 @@ async def build_storage(
     return HistoryStore(
         engine, owners, components=components,
         max_sessions=settings.history_max_sessions, max_messages=settings.history_max_messages,
+        max_projects=settings.history_max_projects,
+        max_image_bytes=settings.history_max_image_bytes,
     )

@@ -27,13 +27,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Keep:
-    """Where a turn is kept on the server: the owner's session, and the person's words."""
+    """Where a turn is kept on the server: the owner's session, and the person's words and
+    pictures (re-encoded data URLs, never what they sent)."""
 
     store: HistoryStore
     owner: str
     session_id: str
     mode: str
     user_text: str
+    images: tuple[str, ...] = ()
 
 
 async def kept(
@@ -47,7 +49,7 @@ async def kept(
     """
     store = keep.store
     saved = await _kept(store.append_message(
-        keep.owner, keep.session_id, "user", keep.user_text, mode=keep.mode
+        keep.owner, keep.session_id, "user", keep.user_text, mode=keep.mode, images=keep.images
     ))
     parts: list[str] = []
     finished = False

@@ -3,6 +3,7 @@ metadata; every kind of bad picture is refused with the contract's code, and not
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 from typing import Any
@@ -138,3 +139,46 @@ def test_the_fixture_photo_really_has_gps() -> None:
     # The check above means something only if the photo sent had GPS to lose.
     exif = Image.open(io.BytesIO(phone_photo())).getexif()
     assert exif.get_ifd(0x8825), "the test photo lost its GPS block"
+
+
+async def test_a_kept_turn_keeps_the_reencoded_picture_never_the_photo(
+    serve: Serve, fake: FakeOpenAI, tmp_path: Any
+) -> None:
+    server = serve(database_url=f"sqlite:///{tmp_path / 'h.db'}", database_migrate_on_start=True)
+    fake.script(Script(describe_images=True))
+    me = device()
+    session = str(uuid.uuid4())
+    photo = phone_photo()  # GPS, camera, orientation and XMP in its metadata
+    answer = await turn(server, images=[data_url(photo, "image/jpeg")], sessionId=session,
+                        headers=me)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["saved"] is True
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        kept = (await http.get(f"/api/sessions/{session}", headers=me)).json()
+    user, bot = kept["messages"]
+    assert bot["images"] == []
+    (stored,) = user["images"]
+    # Exactly what went upstream: the clean, downsized, upright re-encoding.
+    (sent,) = fake.requests_for("chat")
+    assert stored == sent.images[0].url
+    assert stored.startswith("data:image/jpeg;base64,")
+    picture = Image.open(io.BytesIO(base64.b64decode(stored.partition(",")[2])))
+    assert not picture.getexif() and "exif" not in picture.info and "xmp" not in picture.info
+    assert max(picture.size) <= 2048 and picture.size[1] > picture.size[0]
+    assert base64.b64encode(photo).decode() not in stored
+
+
+async def test_a_turn_past_the_picture_allowance_is_answered_but_not_kept(
+    serve: Serve, fake: FakeOpenAI, tmp_path: Any
+) -> None:
+    server = serve(database_url=f"sqlite:///{tmp_path / 'h.db'}", database_migrate_on_start=True,
+                   history_max_image_bytes=1_000)
+    me = device()
+    session = str(uuid.uuid4())
+    answer = await turn(server, images=[data_url(ui_screenshot(640, 400), "image/png")],
+                        sessionId=session, headers=me)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["saved"] is False  # the device keeps it; the server had no room
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        missing = await http.get(f"/api/sessions/{session}", headers=me)
+    assert missing.status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,12 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from parley.app import create_app
 from parley.config import Settings
 from parley.storage.owners import device_owner
 from parley.storage.repository import HistoryStore
+from tests.errors import assert_error
 from tests.fakes.clerk import AZP, FakeClerk
+from tests.images.pictures import SVG_WITH_SCRIPT, data_url, phone_photo, ui_screenshot
 from tests.live import LiveServer, device
 from tests.storage.databases import database_url, postgres_database  # noqa: F401 (fixtures)
 
@@ -100,7 +105,10 @@ async def test_a_session_reads_back_in_snake_case(api: Api) -> None:
     listed = (await api.client.get("/api/sessions", headers=me)).json()
     assert listed["next_cursor"] is None
     [summary] = listed["sessions"]
-    assert set(summary) == {"id", "title", "mode", "started_at", "ended_at", "updated_at"}
+    # projectId as the contract spells it (the projects API is camelCase).
+    assert set(summary) == {"id", "title", "mode", "started_at", "ended_at", "updated_at",
+                            "projectId"}
+    assert summary["projectId"] is None
     assert summary["id"] == sid
     assert summary["title"] == "Our onboarding feels heavy."
     assert summary["mode"] == "sparring"
@@ -113,7 +121,9 @@ async def test_a_session_reads_back_in_snake_case(api: Api) -> None:
         ("user", "Our onboarding feels heavy.", False),
         ("bot", "About Our onboarding feels heavy.?", False),
     ]
-    assert set(detail["messages"][0]) == {"id", "sender", "text", "interrupted", "created_at"}
+    assert set(detail["messages"][0]) == {"id", "sender", "text", "interrupted", "created_at",
+                                          "images"}
+    assert [m["images"] for m in detail["messages"]] == [[], []]
 
 
 async def test_rename_and_delete(api: Api) -> None:
@@ -446,3 +456,68 @@ async def test_reads_are_rate_limited_before_sign_in_is_checked(database_url: st
         assert statuses[:5] == [401] * 5
         assert statuses[5:] == [429] * 3
         assert clerk.fetches <= 1
+
+
+async def test_a_realtime_turns_pictures_are_kept_reencoded(api: Api) -> None:
+    me = device()
+    sid = str(uuid.uuid4())
+    photo = phone_photo()  # megabytes, past the plain body limit; GPS in its EXIF
+    said = await api.client.post(
+        f"/api/sessions/{sid}/messages", headers=me,
+        json={"sender": "user", "text": "This screen?", "images": [data_url(photo, "image/jpeg")]},
+    )
+    assert said.status_code == 201, said.text
+    (kept,) = said.json()["images"]
+    picture = Image.open(io.BytesIO(base64.b64decode(kept.partition(",")[2])))
+    assert not picture.getexif() and max(picture.size) <= 2048
+    detail = (await api.client.get(f"/api/sessions/{sid}", headers=me)).json()
+    assert [m["images"] for m in detail["messages"]] == [[kept]]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"sender": "bot", "text": "x", "images": ["PNG"]}, 422, "invalid_request"),
+        ({"sender": "user", "text": "x", "images": ["SHOT"] * 5}, 422, "invalid_request"),
+        ({"sender": "user", "text": "x", "images": ["SVG"]}, 415, "unsupported_image"),
+        ({"sender": "user", "text": "x", "images": ["https://example.com/a.png"]}, 415,
+         "unsupported_image"),
+    ],
+    ids=["bot-pictures", "five", "svg", "a-link"],
+)
+async def test_pictures_are_checked_as_a_turns_are(
+    api: Api, body: dict[str, Any], status: int, code: str
+) -> None:
+    pictures = {"PNG": data_url(ui_screenshot(320, 200), "image/png"),
+                "SHOT": data_url(ui_screenshot(320, 200), "image/png"),
+                "SVG": data_url(SVG_WITH_SCRIPT, "image/svg+xml")}
+    body = body | {"images": [pictures.get(i, i) for i in body["images"]]}
+    me = device()
+    sid = str(uuid.uuid4())
+    response = await api.client.post(f"/api/sessions/{sid}/messages", json=body, headers=me)
+    assert_error(response, status, code)
+    assert (await api.client.get(f"/api/sessions/{sid}", headers=me)).status_code == 404
+
+
+async def test_pictures_have_a_per_owner_allowance(database_url: str) -> None:  # noqa: F811
+    app = create_app(settings(database_url=database_url, history_max_image_bytes=60_000))
+    me = device()
+    picture = data_url(ui_screenshot(640, 400), "image/png")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                          base_url="http://localhost") as client,
+    ):
+        sid = str(uuid.uuid4())
+        first = await client.post(f"/api/sessions/{sid}/messages", headers=me,
+                                  json={"sender": "user", "text": "a", "images": [picture]})
+        assert first.status_code == 201, first.text
+        size = len(first.json()["images"][0])
+        assert 30_000 < size <= 60_000, size  # so that a second one cannot fit
+        full = await client.post(f"/api/sessions/{sid}/messages", headers=me,
+                                 json={"sender": "user", "text": "b", "images": [picture]})
+        message = assert_error(full, 409, "history_full")["message"]
+        assert "0.06 MB of your pictures" in message and "Delete" in message
+        words = await client.post(f"/api/sessions/{sid}/messages", headers=me,
+                                  json={"sender": "user", "text": "words still fit"})
+        assert words.status_code == 201

@@ -43,3 +43,18 @@ async def test_a_chunked_body_is_counted_as_it_arrives(
     assert fake.requests == []
     async with httpx.AsyncClient(base_url=server.url) as http:
         assert (await http.get("/api/health")).status_code == 200
+
+
+async def test_a_kept_turn_may_carry_pictures_other_history_may_not(
+    serve: Callable[..., LiveServer], fake: FakeOpenAI
+) -> None:
+    server = serve(max_body_bytes=2048, max_image_body_bytes=8192)
+    body = {"sender": "user", "text": "x" * 3000}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        kept_turn = await http.post("/api/sessions/abc/messages", json=body)
+        rename = await http.patch("/api/sessions/abc", json={"title": "x" * 3000})
+        too_big = await http.post("/api/sessions/abc/messages", json=body | {"text": "x" * 9000})
+    # Past the plain limit, within the pictures' one: read, then refused as history is off.
+    assert kept_turn.json()["error"]["code"] == "storage_disabled"
+    assert rename.status_code == 413
+    assert too_big.status_code == 413

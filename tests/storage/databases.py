@@ -77,12 +77,13 @@ def postgres_database() -> Iterator[str]:
 
 
 async def empty_tables(url: str) -> None:
-    """Remove every session and message, keeping the schema."""
+    """Remove every project, session and message, keeping the schema."""
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("DELETE FROM messages"))
             await connection.execute(text("DELETE FROM conversation_sessions"))
+            await connection.execute(text("DELETE FROM projects"))
     finally:
         await engine.dispose()
 

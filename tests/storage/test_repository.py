@@ -276,3 +276,35 @@ async def test_a_shielded_append_from_an_already_cancelled_scope_is_kept(
     reopened = HistoryStore(store.engine)
     assert len((await reopened.get_session(owner, sid)).messages) == 1
     await reopened.aclose()
+
+
+PICTURE = "data:image/jpeg;base64," + "A" * 1_000  # as stored: already re-encoded
+
+
+async def test_a_persons_pictures_are_kept_with_their_message(store: HistoryStore) -> None:
+    owner, sid = new_owner(), str(uuid.uuid4())
+    other = PICTURE.replace("A", "B")
+    await store.append_message(owner, sid, "user", "This sign-up screen?", images=[PICTURE, other])
+    await store.append_message(owner, sid, "bot", "The form is long.")
+    messages = (await store.get_session(owner, sid)).messages
+    assert [m.images for m in messages] == [(PICTURE, other), ()]
+
+
+async def test_pictures_count_against_the_owners_picture_bytes(store: HistoryStore) -> None:
+    capped = HistoryStore(store.engine, max_image_bytes=3 * len(PICTURE))
+    owner, first, second = new_owner(), str(uuid.uuid4()), str(uuid.uuid4())
+    await capped.append_message(owner, first, "user", "one", images=[PICTURE, PICTURE])
+    # Another conversation of the same owner shares the allowance.
+    with pytest.raises(errors.HistoryFull, match="MB of your pictures"):
+        await capped.append_message(owner, second, "user", "two", images=[PICTURE, PICTURE])
+    # Nothing half-stored: the refused turn did not make its conversation.
+    with pytest.raises(errors.NotFound):
+        await capped.get_session(owner, second)
+    # Words alone still fit, and so does another owner's picture.
+    await capped.append_message(owner, second, "user", "words only")
+    await capped.append_message(new_owner(), str(uuid.uuid4()), "user", "x",
+                                images=[PICTURE])
+    await capped.append_message(owner, second, "user", "one more fits", images=[PICTURE])
+    # Deleting a conversation gives its pictures' room back.
+    await capped.delete(owner, first)
+    await capped.append_message(owner, second, "user", "room again", images=[PICTURE, PICTURE])
