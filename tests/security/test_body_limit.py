@@ -13,7 +13,8 @@ from tests.live import LiveServer
 async def test_declared_length_over_the_limit_is_refused(
     serve: Callable[..., LiveServer], fake: FakeOpenAI
 ) -> None:
-    server = serve(max_body_bytes=2048)
+    # /api/conversation takes pictures, so its limit is the picture-sized one.
+    server = serve(max_body_bytes=2048, max_image_body_bytes=2048)
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.post(
             "/api/conversation", json={"message": "x" * 3000, "apiKey": "sk-test-1234567"}
