@@ -46,7 +46,8 @@ def biggest_gap(brief: Brief, turns: int) -> str | None:
 def fresh_conflict(brief: Brief, turns: int) -> Conflict | None:
     """A conflict raised by the person's latest turn, not yet mentioned in a reply."""
     for conflict in reversed(brief.conflicts):
-        if conflict.turn is not None and conflict.turn >= turns - 2:
+        here = conflict.conversation_id is None
+        if here and conflict.turn is not None and conflict.turn >= turns - 2:
             return conflict
     return None
 

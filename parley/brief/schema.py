@@ -40,6 +40,7 @@ TITLE_CHARS = 200
 
 ItemText = Annotated[CleanText, Field(min_length=1, max_length=ITEM_CHARS)]
 TurnIndex = Annotated[int, Field(ge=0, le=100_000)]
+ConversationId = Annotated[CleanText, Field(max_length=100)]
 
 
 class Item(BaseModel):
@@ -51,7 +52,7 @@ class Item(BaseModel):
     turn: TurnIndex | None = None
     # Which conversation of the project `turn` is in; none: the one being updated. The web app
     # sets it, so an item found last week still links to the turn it came from.
-    conversation_id: Annotated[CleanText, Field(max_length=100)] | None = Field(
+    conversation_id: ConversationId | None = Field(
         default=None,
         validation_alias=AliasChoices("conversationId", "conversation_id"),
         serialization_alias="conversationId",
@@ -95,6 +96,12 @@ class Conflict(BaseModel):
         serialization_alias="decisionTurn",
         description="The turn the decision came from.",
     )
+    conversation_id: ConversationId | None = Field(
+        default=None,
+        validation_alias=AliasChoices("conversationId", "conversation_id"),
+        serialization_alias="conversationId",
+        description="The conversation `turn` is in; none: the one being updated.",
+    )
 
 
 class Brief(BaseModel):
@@ -109,10 +116,10 @@ class Brief(BaseModel):
     def wire(self) -> dict[str, Any]:
         """The brief as the contract spells it (camelCase; no `conversationId` when unset)."""
         wire: dict[str, Any] = self.model_dump(by_alias=True, mode="json")
-        for items in wire["sections"].values():
-            for item in items:
-                if item["conversationId"] is None:
-                    del item["conversationId"]
+        for part in [*wire["sections"].values(), wire["conflicts"]]:
+            for entry in part:
+                if entry["conversationId"] is None:
+                    del entry["conversationId"]
         return wire
 
     def size(self) -> int:

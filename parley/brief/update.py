@@ -129,8 +129,10 @@ def accept(old: Brief, answer: str, turns: int) -> Brief:
         ]
         for key in SECTIONS
     }
+    # A conflict the brief had keeps its links, however the model wrote it.
+    known = {(normal(c.decision), c.turn): c for c in old.conflicts}
     conflicts = [
-        Conflict(
+        known.get((normal(c.decision), c.turn)) or Conflict(
             decision=c.decision, note=c.note, turn=_within(c.turn, turns),
             decision_turn=_within(c.decision_turn, turns),
         )

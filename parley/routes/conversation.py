@@ -99,6 +99,7 @@ async def conversation(
         owner = await history_store.owners.owner_of(request.headers, origins=origins)
         if owner is not None:
             # The pictures as they went upstream: re-encoded, without their metadata.
-            keep = Keep(history_store, owner, body.session_id, body.mode, message, images)
+            keep = Keep(history_store, owner, body.session_id, body.mode, message, images,
+                        project_id=body.project_id)
     stream = wants_stream(request, body.stream)
     return await turns.start(TurnPlan(choice, chat, stream=stream, keep=keep))

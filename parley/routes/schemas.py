@@ -62,6 +62,10 @@ class ConversationIn(TurnOptions):
                            "WebP or HEIC; at most 4 a turn and 8 a request, 5 MB each).")
     mode: Mode = "sparring"
     session_id: CleanText | None = Field(default=None, alias="sessionId", max_length=100)
+    project_id: CleanText | None = Field(
+        default=None, alias="projectId", max_length=100,
+        description="With `sessionId`: the project a new server-side conversation joins.",
+    )
     brief: Brief | None = Field(
         default=None, description="The living brief so far, so the reply can aim at its gaps."
     )

@@ -360,11 +360,15 @@ class HistoryStore:
         interrupted: bool = False,
         mode: str = "sparring",
         images: Sequence[str] = (),
+        project_id: str | None = None,
     ) -> MessageInfo:
         """Add a turn, creating the session (with `mode`) if the owner does not have it yet.
 
         `images` are the turn's pictures as already re-encoded data URLs (parley.images),
-        never what the person sent; they count against the owner's picture bytes.
+        never what the person sent; they count against the owner's picture bytes. A new
+        session joins the owner's project `project_id`, which is made (untitled, its brief
+        empty) when the device has not sent it yet; an id that is not one, or another
+        owner's, leaves the session in no project rather than failing the turn.
         """
         if sender not in ("user", "bot"):
             raise ValueError(f"sender must be 'user' or 'bot', not {sender!r}")
@@ -385,7 +389,7 @@ class HistoryStore:
                 await self._check_room(db, owner)
                 session = ConversationSession(
                     id=sid, owner_id=owner, mode=mode, started_at=now, updated_at=now,
-                    image_bytes=0,
+                    image_bytes=0, project_id=await self._project_for(db, owner, project_id),
                 )
                 db.add(session)
                 await db.flush()
@@ -477,6 +481,27 @@ class HistoryStore:
                 f"The server keeps at most {self.max_sessions} of your conversations. Delete "
                 "old ones to keep new ones there; this one stays on your device."
             )
+
+    async def _project_for(
+        self, db: AsyncSession, owner: str, project_id: str | None
+    ) -> uuid.UUID | None:
+        """The owner's project a turn names, made if the device has not sent it yet."""
+        if project_id is None:
+            return None
+        try:
+            pid = parse_project_id(project_id)
+        except errors.NotFound:
+            return None
+        existing = await db.get(Project, pid)
+        if existing is not None:
+            return pid if existing.owner_id == owner else None
+        try:
+            await projects.create(db, owner, title="", brief=Brief(), project_id=pid,
+                                  max_projects=self.max_projects)
+        except errors.HistoryFull:
+            return None
+        await db.flush()
+        return pid
 
     async def _check_picture_room(self, db: AsyncSession, owner: str, adding: int) -> None:
         """HistoryFull when `adding` bytes of pictures would take the owner past their cap."""

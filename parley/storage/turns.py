@@ -36,6 +36,7 @@ class Keep:
     mode: str
     user_text: str
     images: tuple[str, ...] = ()
+    project_id: str | None = None
 
 
 async def kept(
@@ -49,7 +50,8 @@ async def kept(
     """
     store = keep.store
     saved = await _kept(store.append_message(
-        keep.owner, keep.session_id, "user", keep.user_text, mode=keep.mode, images=keep.images
+        keep.owner, keep.session_id, "user", keep.user_text, mode=keep.mode, images=keep.images,
+        project_id=keep.project_id,
     ))
     parts: list[str] = []
     finished = False

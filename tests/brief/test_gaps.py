@@ -38,3 +38,9 @@ def test_a_fresh_conflict_is_mentioned_once() -> None:
     assert "Never ask for income first" in (heads_up(clashed, 8) or "")
     assert heads_up(clashed, 10) is None  # the reply after it already said so
     assert "which one stands" not in (brief_context(clashed, 10) or "")
+
+
+def test_a_clash_from_another_conversation_is_not_fresh() -> None:
+    elsewhere = Conflict(decision="Never ask for income first.", turn=0, conversation_id="c-1")
+    clashed = brief(problem=[PROBLEM]).model_copy(update={"conflicts": [elsewhere]})
+    assert heads_up(clashed, 2) is None

@@ -90,3 +90,13 @@ def test_an_item_from_an_earlier_conversation_keeps_its_link() -> None:
     assert kept == linked
     assert fold(old, []).wire()["sections"]["decisions"] == [
         {"text": "Never ask for income first", "turn": 2, "conversationId": "c-1"}]
+
+
+def test_accept_keeps_the_link_of_a_conflict_the_brief_had() -> None:
+    from parley.brief.schema import Conflict
+
+    linked = Conflict(decision="Never ask", turn=4, decision_turn=2, conversation_id="c-1")
+    old = brief(decisions=[DECIDED]).model_copy(update={"conflicts": [linked]})
+    echoed = json.dumps({**old.wire(), "conflicts": [
+        {"decision": "Never ask", "turn": 4, "decisionTurn": 2, "note": ""}], "retracted": []})
+    assert accept(old, echoed, 8).conflicts == [linked]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -27,6 +30,16 @@ def postgres_url() -> Iterator[str]:
         url = pool.submit(create_postgres_database).result()
         yield url
         pool.submit(drop_postgres_database, url).result()
+
+
+def wait_for(check: Callable[[], list[Any]], seconds: float = 10.0) -> list[Any]:
+    """Poll until `check` finds something (the page writes to the server in the background)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"nothing found within {seconds} s")
 
 
 def device_storage(secret: str) -> dict[str, object]:
@@ -90,3 +103,44 @@ def test_a_conversation_follows_its_owner_to_another_browser(
     fourth.goto(server.url)
     fourth.get_by_test_id("history-open").click()
     expect(fourth.locator("#history-empty")).to_be_visible()
+
+
+def test_a_project_and_its_brief_follow_their_owner(
+    new_page: Callable[..., Page], serve: Callable[..., LiveServer], fake: FakeOpenAI,
+    postgres_url: str,
+) -> None:
+    server = serve(database_url=postgres_url, database_migrate_on_start=True)
+    mine = secrets.token_hex(32)
+    first = new_page(storage=device_storage(mine))
+    first.goto(server.url)
+    # A project of its own, and a turn that fills in its brief.
+    first.get_by_test_id("project").click()
+    first.get_by_test_id("project-name").fill("Checkout redesign")
+    first.get_by_test_id("project-create").click()
+    expect(first.get_by_test_id("project")).to_contain_text("Checkout redesign")
+    decided = ('{"title":"Checkout","sections":{"problem":[],"audience":[],"constraints":[],'
+               '"decisions":[{"text":"Guest checkout is the default","turn":0}],"ideas":[],'
+               '"openQuestions":[],"nextSteps":[]},"conflicts":[],"retracted":[]}')
+    fake.script(Script(reply=decided), "brief")
+    fake.script(Script(reply=REPLY))
+    first.get_by_test_id("composer").fill("Guest checkout should be the default")
+    first.get_by_test_id("send").click()
+    expect(first.locator("#brief-count")).to_have_text("1", timeout=10_000)
+    # Kept on the server in that project, with the brief (sent a moment after it changes).
+    kept = wait_for(lambda: [p for p in httpx.get(
+        f"{server.url}/api/projects", headers={"X-Parley-Device": mine}).json()["projects"]
+        if p["brief"]["sections"]["decisions"]])
+    assert kept[0]["title"] == "Checkout redesign" and len(kept[0]["sessionIds"]) == 1
+    second = new_page(storage=device_storage(mine))
+    second.goto(server.url)
+    second.get_by_test_id("project").click()
+    projects = second.get_by_test_id("projects")
+    expect(projects).to_contain_text("Checkout redesign", timeout=10_000)
+    expect(projects).to_contain_text("1 item in the brief")
+    projects.get_by_role("button", name="Checkout redesign").click()
+    expect(second.get_by_test_id("project")).to_contain_text("Checkout redesign")
+    expect(second.locator("#brief-count")).to_have_text("1")
+    second.get_by_test_id("history-open").click()
+    listed = second.get_by_test_id("history").locator("li")
+    expect(listed.first).to_contain_text("Checkout redesign")
+    expect(listed.first).to_contain_text("from another device")

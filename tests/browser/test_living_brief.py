@@ -176,3 +176,32 @@ def test_speech_starts_while_a_brief_update_is_in_flight(
     # The update that started after the first reply has not been answered yet.
     assert len(fake.requests_for("brief")) == 1
     assert fake.stats("brief").open == 1, "the brief update should still be in flight"
+
+
+def test_each_project_keeps_its_own_brief(
+    new_page: Callable[..., Page], server: LiveServer, fake: FakeOpenAI
+) -> None:
+    answer = {"title": "Budgeting", "conflicts": [], "retracted": [], "sections": {
+        "problem": [{"text": "Students drop off at income", "turn": 0}], "audience": [],
+        "constraints": [], "decisions": [], "ideas": [], "openQuestions": [], "nextSteps": []}}
+    fake.script(Script(reply=json.dumps(answer)), "brief")
+    page = open_app(new_page, server.url, {"parley.apiKey": KEY,
+                                           "parley.settings": {"pauseSeconds": 0.6}})
+    page.get_by_test_id("composer").fill("Students drop off at income")
+    page.get_by_test_id("send").click()
+    expect(page.locator("#brief-count")).to_have_text("1", timeout=10_000)
+    # A new project starts empty, with a conversation of its own.
+    page.get_by_test_id("project").click()
+    page.get_by_test_id("project-name").fill("Museum kiosk")
+    page.get_by_test_id("project-create").click()
+    expect(page.get_by_test_id("project")).to_contain_text("Museum kiosk")
+    expect(page.locator("#brief-count")).to_have_text("")
+    expect(page.get_by_test_id("message")).to_have_count(0)
+    # Back to the first: its brief and its latest conversation.
+    page.get_by_test_id("project").click()
+    projects = page.get_by_test_id("projects")
+    expect(projects.locator("li")).to_have_count(2)
+    shot(page, "32-projects")
+    projects.get_by_role("button", name="My project").click()
+    expect(page.locator("#brief-count")).to_have_text("1")
+    expect(page.get_by_test_id("message").first).to_contain_text("Students drop off at income")

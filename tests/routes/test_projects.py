@@ -15,6 +15,7 @@ from parley.app import create_app
 from parley.brief.schema import MAX_BYTES
 from parley.config import Settings
 from tests.errors import assert_error
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.live import device
 from tests.storage.databases import (  # noqa: F401 (fixtures)
@@ -423,3 +424,37 @@ async def test_an_unreachable_database_is_a_503_that_says_try_again(
             assert int(response.headers["retry-after"]) >= 1
         to_db.restore()
         assert (await http.get(f"/api/projects/{made['id']}", headers=me)).json() == made
+
+
+async def test_a_kept_turn_joins_the_project_it_names(
+    database_url: str, fake: FakeOpenAI  # noqa: F811
+) -> None:
+    app = create_app(settings(database_url=database_url, openai_base_url=fake.base_url))
+    me, other = device(), device()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                          base_url="http://localhost") as http,
+    ):
+        theirs = await create(http, other, "Theirs")
+
+        async def turn(session: str, project: str) -> dict[str, Any]:
+            said = await http.post("/api/conversation", headers=me, json={
+                "message": "Where do I start?", "apiKey": "sk-test-projects-0123",
+                "sessionId": session, "projectId": project})
+            assert said.status_code == 200 and said.json()["saved"] is True, said.text
+            got: dict[str, Any] = (await http.get(f"/api/sessions/{session}",
+                                                  headers=me)).json()
+            return got
+
+        # A project the device has not sent yet is made, untitled, and the session joins it.
+        new_project = str(uuid.uuid4())
+        first = str(uuid.uuid4())
+        assert (await turn(first, new_project))["projectId"] == new_project
+        made = (await http.get(f"/api/projects/{new_project}", headers=me)).json()
+        assert made["sessionIds"] == [first] and made["brief"] == EMPTY_BRIEF
+        # Another owner's project is never joined, nor shown to exist: no project at all.
+        second = str(uuid.uuid4())
+        assert (await turn(second, theirs["id"]))["projectId"] is None
+        assert (await http.get(f"/api/projects/{theirs['id']}", headers=other)).json()[
+            "sessionIds"] == []

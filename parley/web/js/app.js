@@ -40,6 +40,7 @@ const context = {
   health: () => server.health,
   openaiReady: () => server.openaiReady(),
   currentBrief: () => projects.current.brief,
+  projects,
 };
 // The living brief and its panel are fetched when first needed: after the first reply, or
 // when the panel is opened (at once on a wide screen, where it is always in sight).
@@ -203,30 +204,29 @@ function show(conversation) {
 
 function startNewConversation({ keepCurrent = true } = {}) {
   stopEverything();
-  const leaving = thread.current;
-  const entering = thread.startNew(prefs.settings.mode,
-    { keepCurrent, projectId: projects.current.id });
-  show(entering);
-  living().then((brief) => brief.switchConversation(keepCurrent ? leaving : null, entering));
+  show(thread.startNew(prefs.settings.mode, { keepCurrent, projectId: projects.current.id }));
   view.setLatency(null);
   view.setStatus("");
 }
 
 /** Open a kept conversation (on this device by now). */
 function openConversation(id) {
-  const leaving = thread.current;
   const opened = thread.open(id);
   if (!opened) return null;
+  // A conversation of another project takes the person to that project and its brief.
+  if (!projects.owns(opened) && projects.switchTo(projects.of(opened))) showBrief();
   prefs.update({ mode: opened.mode || prefs.settings.mode });
   view.setMode(prefs.settings.mode);
   show(opened);
-  living().then((brief) => brief.switchConversation(leaving, opened));
   return opened;
 }
 
+/** Every conversation, each with its project's name (started elsewhere: fetched first). */
 async function showHistory(sheet) {
-  const mine = (await history.list()).filter((c) => c.remote || projects.owns(c));
-  sheet.render(mine, thread.current.id);
+  const [all] = await Promise.all([history.list(), projects.refresh()]);
+  const names = Object.fromEntries(projects.list().map((p) => [p.id, p.title]));
+  sheet.render(all.map((c) => ({ ...c, project: names[projects.of(c)] || "" })),
+    thread.current.id);
 }
 
 view.on("newConversation", () => startNewConversation());
@@ -362,7 +362,11 @@ const projectsSheet = onDemand("./sheets/projects.js", ({ createProjectsSheet })
     }
     sheet.render(projects.list(), projects.current, counts);
   };
-  sheet.on("open", render);
+  sheet.on("open", () => {
+    render();
+    // Projects started on another device, when the server keeps them.
+    projects.refresh().then((changed) => { if (changed) render(); });
+  });
   sheet.on("switch", (id) => {
     if (projects.switchTo(id)) enterProject();
   });

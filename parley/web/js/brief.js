@@ -3,6 +3,7 @@
 // update that fails leaves the brief as it was. Edits by hand win over an update in flight.
 
 import * as api from "./api.js";
+import { forConversation } from "./projects.js";
 
 const SECTIONS = ["problem", "audience", "constraints", "decisions", "ideas", "openQuestions",
   "nextSteps"];
@@ -14,6 +15,14 @@ const NAMES = {
 
 const copy = (brief) => JSON.parse(JSON.stringify(brief));
 const key = (item) => item.text.trim().toLowerCase();
+const entries = (brief) => [...Object.values(brief.sections).flat(), ...brief.conflicts];
+
+/** The server's answer for conversation `id`, everything in it tied to its conversation. */
+function tied(brief, id) {
+  const kept = copy(brief);
+  for (const entry of entries(kept)) entry.conversationId ||= id;
+  return kept;
+}
 
 /** What `after` has that `before` did not, in words ("a decision, an open question"). */
 export function added(before, after) {
@@ -61,7 +70,7 @@ export function createLivingBrief({ thread, projects, settings, auth, onChange }
     const body = {
       // Words only: the pictures went with their turns already, and a brief is made of words.
       history: turns.map((t) => ({ role: t.role, content: t.content })),
-      brief: brief(),
+      brief: forConversation(brief(), conversation.id),
       since,
       mode: s.mode,
       provider: s.provider === "auto" ? null : s.provider,
@@ -82,7 +91,7 @@ export function createLivingBrief({ thread, projects, settings, auth, onChange }
     }
     conversation.briefSeen = turns.length;
     thread.save();
-    change(result.brief, added(body.brief, result.brief));
+    change(tied(result.brief, conversation.id), added(body.brief, result.brief));
   }
 
   function edit(mutate) {
@@ -119,26 +128,6 @@ export function createLivingBrief({ thread, projects, settings, auth, onChange }
     },
     settleConflict(index) {
       edit((next) => { next.conflicts.splice(index, 1); });
-    },
-    /**
-     * Another conversation of the project is opened: the items found in the one being left
-     * keep a link to it, and those of the one opened link to its turns again. A conflict's
-     * turns meant the conversation being left; they no longer point anywhere.
-     */
-    switchConversation(leaving, entering) {
-      const next = copy(brief());
-      for (const section of SECTIONS) {
-        for (const item of next.sections[section]) {
-          if (!item.conversationId && leaving?.turns.length) item.conversationId = leaving.id;
-          else if (item.conversationId === entering.id) delete item.conversationId;
-        }
-      }
-      for (const conflict of next.conflicts) {
-        conflict.turn = null;
-        conflict.decisionTurn = null;
-      }
-      projects.saveBrief(next);
-      onChange(next, []);
     },
   };
 }

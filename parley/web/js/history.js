@@ -13,6 +13,7 @@ function fromServer(session) {
     id: session.id,
     title: session.title || "",
     mode: session.mode || "sparring",
+    projectId: session.projectId || null,
     createdAt: at(session.started_at),
     updatedAt: at(session.updated_at),
     turns: session.messages.map((m) => ({
@@ -24,13 +25,15 @@ function fromServer(session) {
   };
 }
 
-export function createHistory({ settings, health }) {
+export function createHistory({ settings, health, projects }) {
   const enabled = () => Boolean(settings().serverHistory && health()?.storage === "server");
 
   return {
     /** What a turn needs to be kept on the server: the session id and this device. */
     keep(conversation) {
-      return enabled() ? { sessionId: conversation.id, device: store.deviceSecret() } : null;
+      if (!enabled()) return null;
+      return { sessionId: conversation.id, projectId: projects.of(conversation),
+        device: store.deviceSecret() };
     },
 
     /** Keep a turn that was not a conversation request (a realtime call's transcripts). */
@@ -57,7 +60,7 @@ export function createHistory({ settings, health }) {
       const known = new Set(local.map((c) => c.id));
       const remote = page.sessions.filter((s) => !known.has(s.id)).map((s) => ({
         id: s.id, title: s.title, mode: s.mode, updatedAt: new Date(s.updated_at).getTime(),
-        remote: true,
+        projectId: s.projectId || null, remote: true,
       }));
       return [...local, ...remote].sort((a, b) => b.updatedAt - a.updatedAt);
     },

@@ -5,6 +5,20 @@ import * as api from "./api.js";
 import * as store from "./store.js";
 
 const FIRST = "My project";
+const copy = (value) => JSON.parse(JSON.stringify(value));
+
+/**
+ * A brief as the server reads it for conversation `id`: what was found in this conversation
+ * carries no `conversationId` (its turns are this conversation's); what was found in another
+ * of the project's conversations keeps one.
+ */
+export function forConversation(brief, id) {
+  const sent = copy(brief);
+  for (const entry of [...Object.values(sent.sections).flat(), ...sent.conflicts]) {
+    if (entry.conversationId === id) delete entry.conversationId;
+  }
+  return sent;
+}
 const SYNC_MS = 800; // a brief changes in bursts (an update, then an edit): one PATCH for them
 
 export function createProjects({ settings, health }) {
@@ -78,6 +92,28 @@ export function createProjects({ settings, health }) {
     saveBrief(brief) {
       current.brief = brief;
       keep(current);
+    },
+    /** Bring in the server's projects this device lacks or has older; true when any came. */
+    async refresh() {
+      if (!onServer()) return false;
+      let page;
+      try {
+        page = await api.projects.list(store.deviceSecret());
+      } catch {
+        return false; // the device's projects are still worth showing
+      }
+      let changed = false;
+      for (const remote of page.projects) {
+        const local = store.listProjects().find((p) => p.id === remote.id);
+        const updatedAt = new Date(remote.updatedAt).getTime();
+        if (local && local.updatedAt >= updatedAt) continue;
+        const project = { id: remote.id, title: remote.title, brief: remote.brief,
+          createdAt: new Date(remote.createdAt).getTime(), updatedAt };
+        store.saveProject(project);
+        if (project.id === current.id) current = project;
+        changed = true;
+      }
+      return changed;
     },
     /** Send what is waiting now (the page is going away). */
     flush() {

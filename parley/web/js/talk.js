@@ -3,6 +3,7 @@
 // Which ear and voice are used is voice/engines.js's choice; the DOM is the view's.
 
 import * as api from "./api.js";
+import { forConversation } from "./projects.js";
 import { errorAction, PHASE_STATUS } from "./status.js";
 import * as store from "./store.js";
 import { headphones, watchHeadphones } from "./voice/capabilities.js";
@@ -221,12 +222,17 @@ export function createTalk({
       if (images.length) body.images = images;
       // The brief so far, so the reply can aim at what is still missing (brief.js).
       const brief = currentBrief();
-      if (brief && Object.values(brief.sections).some((items) => items.length)) body.brief = brief;
+      if (brief && Object.values(brief.sections).some((items) => items.length)) {
+        body.brief = forConversation(brief, thread.current.id);
+      }
       thread.push(turn);
       // With server history on, the server keeps both turns under this conversation's id.
       const keep = history.keep(thread.current);
       const who = keep ? { ...auth(), device: keep.device } : auth();
-      if (keep) body.sessionId = keep.sessionId;
+      if (keep) {
+        body.sessionId = keep.sessionId;
+        body.projectId = keep.projectId;
+      }
       for await (const { event, data } of api.conversation(body, who, signal)) {
         if (event === "delta") {
           turn.content += data.text;

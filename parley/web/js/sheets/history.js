@@ -31,7 +31,9 @@ export function createHistorySheet() {
         const when = new Date(item.updatedAt).toLocaleString(undefined,
           { dateStyle: "medium", timeStyle: "short" });
         const where = item.remote ? "from another device" : `${item.turns} turns`;
-        open.append(el("strong", null, item.title || "Untitled"), el("small", null, `${when} · ${where}`));
+        const project = item.project ? ` · ${item.project}` : "";
+        open.append(el("strong", null, item.title || "Untitled"),
+          el("small", null, `${when} · ${where}${project}`));
         open.addEventListener("click", () => {
           dialog.close();
           emit("openConversation")(item.id);
