@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import snowballstemmer  # type: ignore[import-untyped]  # ships no type information
 
-from parley.knowledge.retrieval import STOPWORDS
-
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+from parley.knowledge.words import STOPWORDS, WORD, english_stemmer
 
 
 @cache
 def _stemmer() -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer("english")
+    return english_stemmer()
 
 
 def stems(text: str, *, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
     """The stemmed content words of `text` (stop words and `ignore` left out)."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w not in ignore]
+    words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS and w not in ignore]
     return frozenset(_stemmer().stemWords(words))
 
 

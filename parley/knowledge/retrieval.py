@@ -13,30 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import snowballstemmer  # type: ignore[import-untyped]  # ships no type information
 from rank_bm25 import BM25Okapi  # type: ignore[import-untyped]  # ships no type information
 
 from parley.knowledge.library import Library, Topic
+from parley.knowledge.words import STOPWORDS, WORD, english_stemmer
 
-# Words that say nothing about the topic of a design question.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are aren't as at be because been before
-being below between both but by can can't cannot could couldn't did didn't do does doesn't
-doing don't down during each few for from further get gets got had hadn't has hasn't have
-haven't having he her here hers herself him himself his how i i'd i'll i'm i've if in into is
-isn't it it's its itself just let's like me more most much my myself no nor not now of off
-on once only or other ought our ours ourselves out over own really right same she should
-shouldn't so some such than that that's the their theirs them themselves then there there's
-these they they're this those through to too um uh under until up us very was wasn't we we'd
-we'll we're we've were weren't what what's when where which while who whom why will with
-won't would wouldn't yeah you you'd you'll you're you've your yours yourself yourselves
-okay ok kind sort thing things stuff think thinking want wanted wondering basically actually
-also still even maybe way make making lot lots something anything everything one ones new
-people user users app apps screen screens page pages flow flows design designing designer
-product feature features help need needs good better best idea ideas give start where
-less many few bit little big lot feel feels feeling seem seems look looks work works
-""".split())
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Below this, nothing in the library is about the turn (tuned on the evaluation prompts: a
 # one-word design topic scores over 30, "tell me a joke" 16).
 MIN_SCORE = 20.0
@@ -59,7 +40,7 @@ class Retriever:
     def __init__(self, library: Library, *, min_score: float = MIN_SCORE) -> None:
         self.library = library
         self.min_score = min_score
-        self._stemmer = snowballstemmer.stemmer("english")
+        self._stemmer = english_stemmer()
         self._phrases = self._phrase_pattern(library)
         self._naming = BM25Okapi([self._naming_words(topic) for topic in library.topics])
         self._body = BM25Okapi([self.words(" ".join(t.lines())) for t in library.topics])
@@ -67,7 +48,7 @@ class Retriever:
     def words(self, text: str) -> list[str]:
         """Text as stemmed content words, synonyms made canonical."""
         lowered = self._phrases.sub(lambda m: f" {self._canonical[m.group(0)]} ", text.lower())
-        words = [w.split("'")[0] for w in _WORD.findall(lowered)]
+        words = [w.split("'")[0] for w in WORD.findall(lowered)]
         # Canonical words stay whole: "settings" stemmed is "set", as in "set up".
         return [w if w in self._words else self._stemmer.stemWord(w)
                 for w in words if w not in STOPWORDS]

@@ -55,7 +55,7 @@ def parse_project_id(value: str) -> uuid.UUID:
 
 def stored_brief(brief: Brief) -> str:
     """The brief as a project keeps it (its wire JSON); 413 past the brief's 64 KB cap."""
-    text = brief.model_dump_json(by_alias=True)
+    text = json.dumps(brief.wire(), ensure_ascii=False, separators=(",", ":"))
     size = len(text.encode())
     if size > MAX_BYTES:
         raise errors.PayloadTooLarge(
