@@ -2,7 +2,13 @@
 // sentence arrives and played in order through one audio element, unlocked inside the
 // first tap (iOS plays media only from a gesture). Same shape as speaker.js.
 
-const SILENCE = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
+// An empty WAV, played inside the first tap to unlock the element. As a blob: URL, because
+// the page's Content-Security-Policy allows media from 'self' and blob: only (a data: URL was
+// refused, and the element stayed locked on iOS).
+const SILENCE_WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
+let silence = null;
+const silenceUrl = () => (silence ||= URL.createObjectURL(new Blob(
+  [Uint8Array.from(atob(SILENCE_WAV), (c) => c.charCodeAt(0))], { type: "audio/wav" })));
 const PREFETCH = 2; // sentences fetched ahead of the one playing
 
 /** `fetchAudio(text, signal)` resolves to a Blob of audio for one sentence. */
@@ -70,7 +76,7 @@ export function createServerSpeaker({ fetchAudio, onStart = () => {}, onIdle = (
 
     /** Call inside the first tap: playing anything then unlocks the element for later. */
     unlock() {
-      audio.src = SILENCE;
+      audio.src = silenceUrl();
       audio.play().catch(() => {});
     },
 
