@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench import brief_eval, images, local_model, offline_eval, offline_voice, performance
+from bench import (
+    brief_eval,
+    images,
+    local_model,
+    offline_eval,
+    offline_voice,
+    performance,
+    voice_to_voice,
+)
 from bench.turns import run as turn_taking
 
 
@@ -16,6 +24,8 @@ def main() -> None:
     brief_eval.main()
     print()
     offline_voice.main([])
+    print()
+    voice_to_voice.main()
     print()
     turn_taking.main([])
     print()

@@ -44,6 +44,13 @@ class Metrics:
             "parley_access_code_failures", "Wrong access codes, and refusals for too many.",
             ["outcome"], registry=self.registry,
         )
+        # Reported by the page (POST /api/metrics/turn): only the browser knows when the
+        # person stopped talking and when the first sound played.
+        self.voice_to_voice = Histogram(
+            "parley_voice_to_voice_seconds", "A turn's time from the end of the person's "
+            "words to the first sound of the answer, by stage, as the page measured it.",
+            ["path", "stage"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )
         self.active_streams = Gauge(
             "parley_active_streams", "Model turns in flight on this instance.",
             registry=self.registry,

@@ -24,6 +24,7 @@ class HealthOut(BaseModel):
     providers: dict[str, Any]
     speech: dict[str, Any]
     storage: str
+    turn_metrics: bool
     components: dict[str, Any]
 
 
@@ -56,6 +57,8 @@ def health_payload(
         },
         "speech": speech,
         "storage": "server" if storage else "browser",
+        # The page reports each turn's timings (POST /api/metrics/turn) only when they count.
+        "turn_metrics": settings.metrics_enabled,
     }
 
 

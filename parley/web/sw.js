@@ -2,12 +2,12 @@
 // API calls are never cached. Modules loaded on demand (server speech, realtime calls:
 // useless offline anyway) are cached the first time they are fetched.
 
-const CACHE = "parley-shell-v5";
+const CACHE = "parley-shell-v6";
 const SHELL = [
   "./", "index.html", "styles.css", "manifest.webmanifest", "icons/icon.svg",
   "js/app.js", "js/api.js", "js/store.js", "js/prefs.js", "js/server.js", "js/status.js",
   "js/dom.js", "js/view.js", "js/markdown.js", "js/exporter.js", "js/thread.js", "js/talk.js",
-  "js/call.js", "js/history.js", "js/attachments.js", "js/projects.js",
+  "js/call.js", "js/history.js", "js/attachments.js", "js/projects.js", "js/timing.js",
   "js/sheets/settings.js", "js/sheets/history.js", "js/sheets/export.js",
   "js/voice/engines.js", "js/voice/capabilities.js", "js/voice/listener.js",
   "js/voice/recognizer.js", "js/voice/speaker.js", "js/voice/turn-end.js",

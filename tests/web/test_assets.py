@@ -33,18 +33,20 @@ def gzipped(paths: set[Path] | list[Path]) -> int:
     return sum(len(gzip.compress(p.read_bytes(), 9)) for p in paths)
 
 
-def test_a_page_load_weighs_under_52_kb_gzipped() -> None:
+def test_a_page_load_weighs_under_54_kb_gzipped() -> None:
     # Each file is compressed on its own, as a server sends it. The service worker and the
     # page's static module graph count; modules imported on demand (turn-taking, the live
     # ear and the recorder, server speech, realtime calls, the sheets) are fetched after the
     # first paint or only by the people who use them. Budgets: 40 KB and 50 KB until the
     # second round added turn-taking, live listening, the Stop control and the seams; 45 KB
     # until the third added pictures, projects and the brief's count (the brief panel and
-    # the living brief itself load on demand). Measured 50.5 KB when it was raised to 52.
+    # the living brief itself load on demand). Measured 50.5 KB when it was raised to 52;
+    # 52.9 KB when the voice-to-voice clock and its readout (timing.js, on every turn) took
+    # it to 54.
     loaded = static_closure() | {WEB / "index.html", WEB / "styles.css", WEB / "sw.js"}
     weight = gzipped(loaded)
     everything = gzipped(CODE)
-    assert weight < 52 * 1024, f"page load {weight} bytes gzipped (all files {everything})"
+    assert weight < 54 * 1024, f"page load {weight} bytes gzipped (all files {everything})"
     assert everything < 100 * 1024, f"all files {everything} bytes gzipped"
 
 

@@ -101,7 +101,6 @@ export function brief(body, auth, signal) {
   return turnStream("/api/brief", body, auth, signal);
 }
 
-/** What the server offers: providers, speech and storage. */
 /** The living brief after the latest turns (JSON; see brief.js). */
 export async function briefUpdate(body, auth, signal) {
   const response = await send("/api/brief/update", {
@@ -110,9 +109,17 @@ export async function briefUpdate(body, auth, signal) {
   return response.json();
 }
 
+/** What the server offers: providers, speech and storage. */
 export async function health() {
   const response = await send("/api/health", { headers: { Accept: "application/json" } });
   return response.json();
+}
+
+/** One turn's voice-to-voice stages for /metrics (timings only). Best effort: never retried. */
+export function reportTurn(timing) {
+  send("/api/metrics/turn", {
+    method: "POST", headers: headersFor({}), body: JSON.stringify(timing), keepalive: true,
+  }).catch(() => {});
 }
 
 /** Speech-to-text for one recorded utterance; `language` ("en-US") saves detecting it. */

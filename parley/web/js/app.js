@@ -14,10 +14,16 @@ import { createTalk } from "./talk.js";
 import { createThread } from "./thread.js";
 import { createView } from "./view.js";
 
-/** A module fetched the first time it is needed, then set up once with `setUp(module)`. */
+/**
+ * A module fetched the first time it is needed, then set up once with `setUp(module)`. A
+ * fetch that failed (offline before the module was ever cached) is tried again next time.
+ */
 function onDemand(path, setUp) {
   let ready = null;
-  return () => (ready ||= import(path).then(setUp));
+  return () => (ready ||= import(path).then(setUp, (err) => {
+    ready = null;
+    throw err;
+  }));
 }
 
 const view = createView();
@@ -29,7 +35,8 @@ const projects = createProjects({ settings: () => prefs.settings, health: () => 
 const thread = createThread({
   mode: prefs.settings.mode,
   onProblem: (message) => view.setStatus(message, "error"),
-  onReplyOver: () => { living().then((brief) => brief.afterReply()); },
+  // The brief catches up after a later reply if its module cannot be fetched now.
+  onReplyOver: () => { living().then((brief) => brief.afterReply(), () => {}); },
 });
 if (!thread.current.turns.length) thread.current.projectId = projects.current.id;
 const context = {
@@ -340,8 +347,10 @@ const briefPanel = onDemand("./sheets/brief.js", async ({ createBriefPanel }) =>
   showBrief();
   return made;
 });
-view.on("brief", async () => (await briefPanel()).open());
-if (window.matchMedia("(min-width: 1100px)").matches) briefPanel();
+view.on("brief", () => briefPanel().then((made) => made.open(), () => {
+  view.setStatus("The brief couldn't be loaded. Check the connection and try again.", "error");
+}));
+if (window.matchMedia("(min-width: 1100px)").matches) briefPanel().catch(() => {});
 
 /** Go to another project: its latest conversation, or a new one. */
 function enterProject() {

@@ -58,8 +58,11 @@ export function sheet(dialog) {
   dialog.addEventListener("close", () => {
     const back = opener;
     opener = null;
-    // Browsers differ on where the focus goes when a dialog closes.
-    if (back?.isConnected && !back.closest("dialog:not([open])")) back.focus();
+    // Browsers differ on where the focus goes when a dialog closes (Chromium: back to the
+    // opener; WebKit: the body). This runs a task later, so only a focus that was lost is
+    // put back: one the person has moved on meanwhile stays where they put it.
+    const lost = document.activeElement === document.body || dialog.contains(document.activeElement);
+    if (lost && back?.isConnected && !back.closest("dialog:not([open])")) back.focus();
   });
   return {
     open() {

@@ -39,6 +39,8 @@ export function toJSON(conversation, pictures = {}) {
       content: t.content,
       at: new Date(t.at).toISOString(),
       ...(t.interrupted ? { interrupted: true } : {}),
+      // Voice-to-voice stages (timing.js): timings only, not personal data.
+      ...(t.timing ? { timing: t.timing } : {}),
       ...(t.images?.length
         ? { images: t.images.map((id) => pictures[id]).filter(Boolean) } : {}),
     })),

@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { forConversation } from "./projects.js";
 import { errorAction, PHASE_STATUS } from "./status.js";
 import * as store from "./store.js";
+import { createTurnClock } from "./timing.js";
 import { headphones, watchHeadphones } from "./voice/capabilities.js";
 import { createEngines } from "./voice/engines.js";
 
@@ -23,11 +24,13 @@ export function createTalk({
   let transcribing = false; // the recorder's turn is at the server being transcribed
   let controller = null; // aborts the reply being fetched
   let reply = null; // {turn, handle} of the reply being received or spoken
-  let heardAt = 0; // when the person's turn ended, for the latency readout
+  let clock = null; // the coming reply's voice-to-voice clock (timing.js)
+  let decidedAt = null; // when the recorder ended the turn, before it was transcribed
   let lastTurnByVoice = false;
   let spokenText = ""; // what Parley is saying, to tell its own echo from the person
   let overSince = 0; // when the person began talking over Parley (for barge-in)
   let holding = false; // the person holds the floor: no pause ends the turn
+  let listenWhenReady = false; // tapped before the ear had loaded
 
   function setPhase(next) {
     phase = next;
@@ -52,8 +55,7 @@ export function createTalk({
     held: () => holding,
     speakerEvents: {
       onStart() {
-        if (heardAt) view.setLatency(performance.now() - heardAt);
-        heardAt = 0;
+        if (reply?.clock) heardFirst(reply);
         if (phase === "thinking") setPhase("speaking");
         if (monitoring()) engines.listener.start(); // hear the person over Parley's voice
       },
@@ -78,6 +80,7 @@ export function createTalk({
       },
       onLevel: (level) => view.setLevel(level),
       onTranscribing() {
+        decidedAt = performance.now();
         transcribing = true;
         setPhase("thinking");
         view.setStatus("Transcribing…");
@@ -85,6 +88,10 @@ export function createTalk({
     },
     onListenerChange() {
       const listener = engines.listener;
+      if (listenWhenReady && !engines.listenerLoading) {
+        listenWhenReady = false;
+        if (listener && phase === "idle") startListening();
+      }
       view.setMicAvailable(Boolean(listener));
       view.setNotice(listener ? "" : `${engines.listenerReason} You can type instead.`);
     },
@@ -102,6 +109,13 @@ export function createTalk({
 
   function startListening() {
     const listener = engines.listener;
+    if (!listener && engines.listenerLoading) {
+      // Tapped before the ear's module arrived (a slow network, a cold cache): listen as
+      // soon as it has, rather than make the person tap again.
+      listenWhenReady = true;
+      view.setStatus(engines.listenerReason || "One moment: Parley is getting ready to listen.");
+      return;
+    }
     if (!listener) {
       view.setStatus(
         `${engines.listenerReason || "Voice input isn't available here."} Type instead.`, "error");
@@ -149,7 +163,7 @@ export function createTalk({
     if (phase === "listening") view.setInterim(text);
   }
 
-  function turnEnded(text) {
+  function turnEnded(text, { path = "browser", spokeUntil } = {}) {
     view.setInterim("");
     overSince = 0;
     const transcribed = transcribing;
@@ -164,7 +178,8 @@ export function createTalk({
       view.setStatus("I didn't catch that. Tap the mic and try again.");
       return;
     }
-    heardAt = performance.now();
+    clock = createTurnClock(path, { spokeUntil, decided: decidedAt ?? performance.now() });
+    decidedAt = null;
     lastTurnByVoice = true;
     sendTurn(text);
   }
@@ -201,7 +216,8 @@ export function createTalk({
     const turn = { role: "assistant", content: "", at: Date.now(), pending: true };
     const handle = view.appendMessage(turn);
     handle.setPending(true);
-    const mine = { turn, handle };
+    const mine = { turn, handle, clock };
+    clock = null;
     reply = mine;
     controller = new AbortController();
     const { signal } = controller;
@@ -233,6 +249,7 @@ export function createTalk({
         body.sessionId = keep.sessionId;
         body.projectId = keep.projectId;
       }
+      mine.clock?.mark("sent");
       for await (const { event, data } of api.conversation(body, who, signal)) {
         if (event === "delta") {
           turn.content += data.text;
@@ -240,6 +257,7 @@ export function createTalk({
           view.scrollToEnd();
           thread.saveSoon();
         } else if (event === "sentence") {
+          mine.clock?.mark("sentence");
           spokenText += ` ${data.text}`;
           speaker.say(data.text);
         } else if (event === "done") {
@@ -286,8 +304,19 @@ export function createTalk({
 
   function retry(userTurn) {
     if (phase !== "idle") return;
-    heardAt = performance.now();
+    clock = createTurnClock("typed");
     fetchReply(userTurn);
+  }
+
+  /** Parley's first sound of a reply: the readout, the turn (for export) and /metrics. */
+  function heardFirst(mine) {
+    mine.clock.mark("playing");
+    const timing = mine.clock.timing();
+    mine.clock = null;
+    view.setLatency(timing);
+    mine.turn.timing = timing;
+    thread.saveSoon();
+    if (health()?.turn_metrics) api.reportTurn(timing);
   }
 
   function afterReply() {
@@ -318,6 +347,7 @@ export function createTalk({
   /** Stop the hands-free loop at once: nothing sent, speech stopped, microphone released. */
   function stopLoop() {
     holding = false;
+    listenWhenReady = false;
     transcribing = false;
     engines.listener?.abort();
     bargeIn({ listen: false });
@@ -346,8 +376,8 @@ export function createTalk({
     send(text) {
       engines.speaker.unlock();
       if (phase === "listening") engines.listener?.abort();
-      heardAt = performance.now();
       lastTurnByVoice = false;
+      clock = createTurnClock("typed");
       sendTurn(text);
     },
     /** The Stop control. */
@@ -362,6 +392,7 @@ export function createTalk({
     },
     /** Stop everything at once (new conversation, switching, a call starting). */
     stop() {
+      listenWhenReady = false;
       engines.listener?.abort();
       bargeIn({ listen: false });
     },

@@ -2,6 +2,7 @@
 // The sheets are their own view modules (sheets/*). Model output goes in as text.
 
 import { $, el, events, renderMarkdown, showStatus } from "./dom.js";
+import { seconds, STAGES } from "./timing.js";
 
 const HOLD_MS = 450; // a press this long holds the floor (hands-free)
 
@@ -29,6 +30,7 @@ export function createView() {
   const status = $("#status");
   const interim = $("#interim");
   const latency = $("#latency");
+  const latencyStages = $("#latency-stages");
   const hint = $("#talk-hint");
   const welcome = $("#welcome");
   const tools = $("#thread-tools");
@@ -94,6 +96,16 @@ export function createView() {
     if (!text && !attachments.children.length) return;
     on("send")(text || "What do you think of this?");
   });
+  // Tapping the readout shows how the time was spent (timing.js's stages).
+  function showStages(open) {
+    latency.setAttribute("aria-expanded", String(open));
+    latencyStages.hidden = !open;
+  }
+  latency.addEventListener("click", () => showStages(latencyStages.hidden));
+  latency.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") showStages(false);
+  });
+
   composer.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -274,9 +286,26 @@ export function createView() {
       if (available) mic.removeAttribute("aria-describedby");
       else mic.setAttribute("aria-describedby", "notice");
     },
-    setLatency(ms) {
-      latency.textContent = ms == null ? "" : `${(ms / 1000).toFixed(1)} s`;
-      latency.dataset.ms = ms == null ? "" : String(Math.round(ms));
+    /** The last turn's voice-to-voice time: ms (a call), or {totalMs, stages} (timing.js). */
+    setLatency(timing) {
+      const measured = typeof timing === "number" ? { totalMs: timing, stages: {} } : timing;
+      showStages(false);
+      latency.hidden = !measured;
+      if (!measured) return;
+      const total = seconds(measured.totalMs);
+      latency.textContent = total;
+      latency.dataset.ms = String(Math.round(measured.totalMs));
+      const known = STAGES.filter(([stage]) => measured.stages[stage] != null);
+      latency.disabled = !known.length;
+      latency.setAttribute("aria-label", known.length
+        ? `${total} from the end of your words to Parley's voice. Show the stages.`
+        : `${total} from the end of your words to Parley's voice.`);
+      latencyStages.replaceChildren(...known.map(([stage, label]) => {
+        const row = el("li");
+        row.dataset.stage = stage;
+        row.append(el("span", null, label), el("span", "stage-time", seconds(measured.stages[stage])));
+        return row;
+      }));
     },
     setNotice(text) {
       notice.textContent = text || "";

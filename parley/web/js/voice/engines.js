@@ -6,6 +6,9 @@ import { recognitionSupport, synthesisSupport } from "./capabilities.js";
 import { chooseListener, wantsServer } from "./listener.js";
 import { createSpeaker } from "./speaker.js";
 
+// How a turn came in, as the voice-to-voice clock names it (timing.js), by listener kind.
+const PATHS = { browser: "browser", server: "recorder", stream: "stream" };
+
 /** Whether this browser can stream the microphone to the server's live ear. */
 function canStream() {
   return Boolean(window.WebSocket && window.AudioWorkletNode
@@ -132,7 +135,8 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
       onInterim: listenerEvents.onInterim,
       onTurn(text) {
         pauses.save(turnEnd.exportStats());
-        listenerEvents.onTurn(text);
+        const path = PATHS[listener?.kind] || "browser";
+        listenerEvents.onTurn(text, { path, spokeUntil: turnEnd.spokeUntil ?? undefined });
       },
       onError: listenerEvents.onError,
       onListening: listenerEvents.onListening,
@@ -148,6 +152,10 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
     get speaker() { return speaker; },
     get listener() { return listener; },
     get listenerReason() { return listenerReason; },
+    /** No ear yet because its module is still on the way (not because there is none). */
+    get listenerLoading() {
+      return !listener && Object.values(lazy).some((entry) => entry instanceof Promise);
+    },
     /** Is this a backchannel ("mm-hmm", a laugh), not an interruption? (turn-end.js) */
     isBackchannel(words, speechMs) {
       const module = lazy["turn-end"];

@@ -255,6 +255,8 @@ export function createTurnEnd(options = {}) {
     },
 
     get text() { return text; },
+    /** When speech was last heard (performance.now() time), for the voice-to-voice clock. */
+    get spokeUntil() { return lastSpeechMs; },
   };
 }
 
