@@ -74,7 +74,7 @@ def test_tapping_the_readout_shows_the_stages_of_the_turn(
     assert [rows.nth(i).get_attribute("data-stage") for i in range(4)] == STAGES
     expect(rows.nth(0)).to_contain_text("Waiting out your pause")
     for i in range(4):
-        expect(rows.nth(i)).to_have_text(re.compile(r"\d+\.\d s$"))
+        expect(rows.nth(i)).to_have_text(re.compile(r"(\d+ ms|\d+\.\d s)$"))
 
     timing = stored_timing(page)
     assert timing["path"] == "browser"
@@ -86,6 +86,9 @@ def test_tapping_the_readout_shows_the_stages_of_the_turn(
     assert abs(sum(timing["stages"].values()) - timing["totalMs"]) <= 4
     assert readout.get_attribute("data-ms") == str(timing["totalMs"])
     assert readout.inner_text() == f"{timing['totalMs'] / 1000:.1f} s"
+    first_audio = timing["stages"]["firstAudio"]
+    expect(rows.nth(3)).to_have_text(re.compile(
+        f"{first_audio} ms$" if first_audio < 1000 else rf"{first_audio / 1000:.1f} s$"))
 
     readout.press("Escape")
     expect(stages).to_be_hidden()

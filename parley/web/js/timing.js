@@ -41,3 +41,6 @@ export function createTurnClock(path, { spokeUntil, decided = performance.now() 
 
 /** "1.4 s": how the readout says a duration. */
 export const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A stage: "12 ms" under a second ("0.0 s" would hide it), else seconds. */
+export const stageTime = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : seconds(ms));

@@ -2,7 +2,7 @@
 // The sheets are their own view modules (sheets/*). Model output goes in as text.
 
 import { $, el, events, renderMarkdown, showStatus } from "./dom.js";
-import { seconds, STAGES } from "./timing.js";
+import { seconds, STAGES, stageTime } from "./timing.js";
 
 const HOLD_MS = 450; // a press this long holds the floor (hands-free)
 
@@ -303,7 +303,7 @@ export function createView() {
       latencyStages.replaceChildren(...known.map(([stage, label]) => {
         const row = el("li");
         row.dataset.stage = stage;
-        row.append(el("span", null, label), el("span", "stage-time", seconds(measured.stages[stage])));
+        row.append(el("span", null, label), el("span", "stage-time", stageTime(measured.stages[stage])));
         return row;
       }));
     },
