@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     brief_eval,
     images,
+    lean_relay,
     local_model,
     offline_eval,
     offline_voice,
@@ -16,6 +17,8 @@ from bench.turns import run as turn_taking
 
 def main() -> None:
     performance.main()
+    print()
+    lean_relay.main()
     print()
     local_model.main()
     print()

@@ -42,7 +42,8 @@ def fake_openai(*args: str) -> Iterator[str]:
 
 
 @contextmanager
-def parley(env: Mapping[str, str], name: str = "parley") -> Iterator[ParleyProcess]:
+def parley(env: Mapping[str, str], name: str = "parley", *,
+           pin_core: int | None = None) -> Iterator[ParleyProcess]:
     """`parley serve` with generous limits, logging only warnings."""
     defaults = {
         "PARLEY_LOG_LEVEL": "WARNING",
@@ -53,7 +54,10 @@ def parley(env: Mapping[str, str], name: str = "parley") -> Iterator[ParleyProce
         "PARLEY_RATE_LIMIT_PER_KEY": "100000000/minute",
         "PARLEY_MAX_CONCURRENT_STREAMS": "5000",
     }
-    server = ParleyProcess({**defaults, **env}, LOGS / f"{name}.log").start()
+    command = [sys.executable, "-m", "parley.cli", "serve"]
+    if pin_core is not None:  # one core for the server alone (`taskset`, util-linux)
+        command = ["taskset", "-c", str(pin_core), *command]
+    server = ParleyProcess({**defaults, **env}, LOGS / f"{name}.log", command=command).start()
     try:
         yield server
     finally:

@@ -73,8 +73,10 @@ class OpenAICompatProvider:
         if not request.api_key:
             raise errors.ApiKeyRequired()
         model = self.resolve_model(request.model)
-        client = self._client.with_options(api_key=request.api_key)
         body: dict[str, Any] = {
+            # The caller's key, as a header on this one request: `with_options(api_key=...)`
+            # copies the whole client on every turn, a fifth of the relay's CPU under load.
+            "extra_headers": {"Authorization": f"Bearer {request.api_key}"},
             "model": model,
             "stream": True,
             # The SDK walks typed params recursively before sending (about 100 µs per
@@ -105,7 +107,7 @@ class OpenAICompatProvider:
             # The deadline covers connecting, retries and the first words; it wraps no
             # `yield`, because a timeout scope that spans a yield would cancel the consumer.
             async with asyncio.timeout(self._first_token_timeout):
-                response = await self._open(client, body)
+                response = await self._open(body)
                 lines = response.iter_lines()
                 head, finished = await _read_until_text(lines)
             started = True
@@ -143,7 +145,7 @@ class OpenAICompatProvider:
             if response is not None:
                 await response.close()
 
-    async def _open(self, client: AsyncOpenAI, body: dict[str, Any]) -> AsyncAPIResponse[Any]:
+    async def _open(self, body: dict[str, Any]) -> AsyncAPIResponse[Any]:
         # Through the SDK's streaming-response API: the SDK builds, authenticates and sends
         # the request and raises its typed errors for any non-2xx answer, but Parley reads
         # the SSE lines itself, because the SDK builds a pydantic model for every chunk
@@ -155,7 +157,7 @@ class OpenAICompatProvider:
         attempt = 0
         while True:
             try:
-                manager = client.chat.completions.with_streaming_response.create(**body)
+                manager = self._client.chat.completions.with_streaming_response.create(**body)
                 response: AsyncAPIResponse[Any] = await manager.__aenter__()
                 return response
             except (openai.APIStatusError, openai.APIConnectionError) as exc:

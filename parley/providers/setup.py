@@ -41,7 +41,7 @@ def openai_client(settings: Settings) -> AsyncOpenAI:
         pool=settings.connect_timeout,
     )
     return AsyncOpenAI(
-        # Every request carries its caller's key via with_options; this placeholder only
+        # Every request carries its caller's key (a header, or with_options); this placeholder only
         # keeps the SDK from reading OPENAI_API_KEY from the environment.
         api_key="parley-no-default-key",
         base_url=settings.openai_base_url,
