@@ -18,8 +18,6 @@ from bench.turns import run as turn_taking
 def main() -> None:
     performance.main()
     print()
-    lean_relay.main()
-    print()
     local_model.main()
     print()
     offline_eval.main()
@@ -29,6 +27,8 @@ def main() -> None:
     offline_voice.main([])
     print()
     voice_to_voice.main()
+    print()
+    lean_relay.main()
     print()
     turn_taking.main([])
     print()
