@@ -1,6 +1,6 @@
-// Speaking with the server's voices: each sentence's audio is fetched as soon as the
-// sentence arrives and played in order through one audio element, unlocked inside the
-// first tap (iOS plays media only from a gesture). Same shape as speaker.js.
+// Speaking with the server's voices: the first sentence's audio is fetched as soon as it
+// arrives, the next one's while it plays, and they play in order through one audio element,
+// unlocked inside the first tap (iOS plays media only from a gesture). Same shape as speaker.js.
 
 // An empty WAV, played inside the first tap to unlock the element. As a blob: URL, because
 // the page's Content-Security-Policy allows media from 'self' and blob: only (a data: URL was
@@ -9,7 +9,9 @@ const SILENCE_WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA
 let silence = null;
 const silenceUrl = () => (silence ||= URL.createObjectURL(new Blob(
   [Uint8Array.from(atob(SILENCE_WAV), (c) => c.charCodeAt(0))], { type: "audio/wav" })));
-const PREFETCH = 2; // sentences fetched ahead of the one playing
+// Sentences fetched ahead of the one playing: one is synthesised while another plays, so the
+// next starts at once; no more, so a barge-in throws away little (and costs little).
+const LOOKAHEAD = 1;
 
 /** `fetchAudio(text, signal)` resolves to a Blob of audio for one sentence. */
 export function createServerSpeaker({ fetchAudio, onStart = () => {}, onIdle = () => {},
@@ -28,7 +30,7 @@ export function createServerSpeaker({ fetchAudio, onStart = () => {}, onIdle = (
   }
 
   function fetchAhead() {
-    for (const item of queue.slice(0, PREFETCH + 1)) {
+    for (const item of queue.slice(0, LOOKAHEAD)) {
       item.blob ||= fetchAudio(item.text, controller.signal);
     }
   }
