@@ -8,12 +8,14 @@ events as it reads the browser recognizer's). Protocol, JSON text messages and b
     page   {"type": "start", "apiKey"?, "accessCode"?, "language"?, "provider"?, "words"?}
     Parley {"type": "ready", "words": bool}
     page   <16 kHz 16-bit mono PCM, any number of binary messages>
-    Parley {"type": "speech", "at"} | {"type": "pause", "at"} | {"type": "words", "text", "spokeAt"}
+    Parley {"type": "speech", "at"} | {"type": "pause", "at", "spokeAt"}
+           | {"type": "words", "text", "spokeAt"}
     page   {"type": "end"}   (or "cancel": nothing is transcribed)
     Parley {"type": "transcript", "text", "language", "duration_ms"}, then closes
     Parley {"type": "error", "code", "message"} on any failure, then closes
 
-`at` and `spokeAt` are milliseconds of audio since the start, counted in samples.
+`at` and `spokeAt` are milliseconds of audio since the start, counted in samples; a pause's
+`spokeAt` is where its speech ended (`at` is where the VAD was sure of the silence).
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ async def _listen(websocket: WebSocket, services: Services, speech: SpeechServic
                     if event.kind == "speech":
                         await websocket.send_json({"type": "speech", "at": event.at_ms})
                         continue
-                    await websocket.send_json({"type": "pause", "at": event.at_ms})
+                    await websocket.send_json(
+                        {"type": "pause", "at": event.at_ms, "spokeAt": event.spoke_at_ms})
                     # One look at a time: a pause while the last is still being read waits
                     # for the next one (the words of both come together then).
                     if quick is not None and (looking is None or looking.done()) \

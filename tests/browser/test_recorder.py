@@ -103,6 +103,9 @@ def test_a_home_screen_style_voice_turn_with_local_models_only(
             raise AssertionError(f"no turn was heard; status: {status!r}") from None
         page.mouse.up()
         assert heard(SAID, user.inner_text()) >= 5, user.inner_text()
+        # The question runs 2.7 s without a pause: its end is in the turn (the live ear once
+        # ended a turn 2 s after speech began, whatever was still being said).
+        assert heard("new students", user.inner_text()) == 2, user.inner_text()
         reply = page.get_by_test_id("message").nth(1)
         expect(reply).to_have_attribute("data-pending", "false", timeout=60000)
         assert len(reply.locator(".text").inner_text().split()) >= 3

@@ -136,7 +136,10 @@ export function createEngines({ settings, auth, health, serverAudio, transcribe,
       onTurn(text) {
         pauses.save(turnEnd.exportStats());
         const path = PATHS[listener?.kind] || "browser";
-        listenerEvents.onTurn(text, { path, spokeUntil: turnEnd.spokeUntil ?? undefined });
+        const spoke = turnEnd.spokeUntil;
+        // The live ear counts in audio time; the clock in page time (performance.now()).
+        const spokeUntil = spoke == null ? undefined : listener?.pageTime?.(spoke) ?? spoke;
+        listenerEvents.onTurn(text, { path, spokeUntil });
       },
       onError: listenerEvents.onError,
       onListening: listenerEvents.onListening,

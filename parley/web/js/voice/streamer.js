@@ -28,6 +28,9 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
   let timer = null;
   let sentMs = 0; // audio streamed so far: the clock the server's events are in
   let words = ""; // the first look at what was said, pause by pause
+  let speaking = false; // the server heard speech begin and not yet pause
+  let audioZero = 0; // performance.now() at the turn's first audio sample (turn-end counts
+  // in milliseconds of audio sent, as the server's events do)
   let generation = 0;
 
   function release() {
@@ -46,6 +49,10 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
   function check() {
     clearTimeout(timer);
     if (!open) return;
+    // Between a `speech` event and its `pause` the person is still talking: the server says
+    // when speech begins and when it stops, not every moment in between. Without this a
+    // sentence longer than the no-words wait (2 s) was ended while it was being said.
+    if (speaking) turnEnd.voice(sentMs);
     const decision = turnEnd.decide(sentMs);
     if (decision.end && !held()) {
       finish();
@@ -56,10 +63,13 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
 
   function heard(event) {
     if (event.type === "speech") {
+      speaking = true;
       if (!words) onInterim("…");
       turnEnd.voice(event.at);
     } else if (event.type === "pause") {
-      if (socket?.wantsWords) turnEnd.awaitWords(event.at);
+      speaking = false;
+      turnEnd.voice(event.spokeAt ?? event.at);
+      if (socket?.wantsWords) turnEnd.awaitWords(event.spokeAt ?? event.at);
       check();
     } else if (event.type === "words" && event.text) {
       words = `${words} ${event.text}`.trim();
@@ -75,6 +85,7 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
     const mine = ++generation;
     sentMs = 0;
     words = "";
+    speaking = false;
     turnEnd.start();
     // Made now, inside the tap: iOS leaves an AudioContext made later suspended (silent).
     const AudioContext = window.AudioContext || window.webkitAudioContext;
@@ -109,6 +120,7 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
           if (ws.readyState !== WebSocket.OPEN) return;
           ws.send(frame);
           sentMs += FRAME_MS;
+          audioZero = performance.now() - sentMs;
           const samples = new Int16Array(frame);
           let sum = 0;
           for (const s of samples) sum += s * s;
@@ -170,6 +182,8 @@ export function createStreamListener({ connect, startMessage, turnEnd, held = ()
     finish,
     abort,
     released() { if (open) check(); },
+    /** A moment in the turn's audio (ms sent) as performance.now() time, for timing.js. */
+    pageTime: (audioMs) => audioZero + audioMs,
     get active() { return open; },
   };
 }
