@@ -13,7 +13,8 @@ from playwright.sync_api import sync_playwright
 from tests.browser.conftest import ARTIFACTS, chromium_executable
 from tests.live import ROOT
 
-SHOTS = ("01-first-run", "03-speaking", "08-brief", "13-history-from-the-server", "12-dark")
+SHOTS = ("01-first-run", "03-speaking", "19-picture-in-the-transcript", "30-living-brief",
+         "12-dark")
 OUT = ROOT / "docs" / "images" / "parley.png"
 
 

@@ -125,6 +125,10 @@ def test_a_screenshot_can_be_removed_before_sending(
     expect(page.get_by_test_id("attachment")).to_have_count(0)
     page.get_by_test_id("composer").fill("How should the settings be grouped?")
     page.get_by_test_id("send").click()
-    expect(page.locator("[data-testid=message][data-role=assistant]")).to_have_count(1)
+    # The reply's message shows (pending) before the request reaches the fake: wait for the
+    # answer itself, or the fake may not have been asked yet.
+    reply = page.locator("[data-testid=message][data-role=assistant]")
+    expect(reply).to_have_count(1)
+    expect(reply).to_have_attribute("data-pending", "false")
     (sent,) = fake.requests_for("chat")
     assert sent.images == []
