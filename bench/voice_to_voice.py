@@ -19,12 +19,10 @@ One fresh page a turn, so the question starts when the microphone opens.
 
 from __future__ import annotations
 
-import io
 import json
 import statistics
 import tempfile
 import time
-import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +34,7 @@ from playwright.sync_api import Page, sync_playwright
 from bench.harness import LOGS, fake_openai, parley
 from tests.browser.conftest import CHROMIUM_ARGS, FAKES, IPHONE, chromium_executable
 from tests.live import ParleyProcess
-from tests.speech.audio import espeak_wav
+from tests.speech.audio import speech_then_silence
 
 KEY = "sk-bench-voice0123456789abcdefXYZ"
 REPLY = ("Put the number they check every morning first. Then ask what they would cut. "
@@ -172,16 +170,6 @@ def measure(settings: dict[str, Any], env: dict[str, str] | None = None) -> tupl
     return timings, model_ms
 
 
-def question_then_silence(path: Path) -> None:
-    """The question in espeak-ng's voice, then 4 s of silence (Chromium loops the file)."""
-    with wave.open(io.BytesIO(espeak_wav(OFFLINE_QUESTION))) as spoken:
-        params = spoken.getparams()
-        frames = spoken.readframes(spoken.getnframes())
-    with wave.open(str(path), "wb") as out:
-        out.setparams(params)
-        out.writeframes(frames + b"\0" * params.sampwidth * params.framerate * 4)
-
-
 def offline_turns(turns: int) -> list[dict[str, Any]]:
     """Recorder-path turns against the offline stack; each turn's timing from the page."""
     env = {"PARLEY_LOCAL_MODEL": "auto", "PARLEY_LOCAL_STT": "auto", "PARLEY_LOCAL_TTS": "piper",
@@ -189,7 +177,7 @@ def offline_turns(turns: int) -> list[dict[str, Any]]:
     timings: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as pw:
         audio = Path(folder) / "question.wav"
-        question_then_silence(audio)
+        speech_then_silence(OFFLINE_QUESTION, audio)
         server = ParleyProcess(env, LOGS / "voice-offline.log").start(timeout=180)
         browser = pw.chromium.launch(
             executable_path=chromium_executable(), headless=True,

@@ -4,17 +4,14 @@ the offline model answers, Piper speaks the answer through an audio element."""
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser.conftest import CHROMIUM_ARGS, FAKES, IPHONE, chromium_executable, shot
 from tests.live import LiveServer
-from tests.speech.audio import espeak_wav, heard
+from tests.speech.audio import heard, speech_then_silence
 
 pytestmark = [pytest.mark.browser, pytest.mark.speech_models, pytest.mark.local_model]
 
@@ -39,21 +36,11 @@ HTMLMediaElement.prototype.play = function () {
 """
 
 
-def speech_then_silence(path: Path) -> None:
-    """espeak-ng saying SAID, then 4 s of silence (Chromium loops the file)."""
-    with wave.open(io.BytesIO(espeak_wav(SAID))) as spoken:
-        params = spoken.getparams()
-        frames = spoken.readframes(spoken.getnframes())
-    with wave.open(str(path), "wb") as out:
-        out.setparams(params)
-        out.writeframes(frames + b"\0" * params.sampwidth * params.framerate * 4)
-
-
 @pytest.fixture(scope="module")
 def recording_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
                       ) -> Iterator[Browser]:
     audio = tmp_path_factory.mktemp("mic") / "turn.wav"
-    speech_then_silence(audio)
+    speech_then_silence(SAID, audio)
     browser = playwright.chromium.launch(
         executable_path=chromium_executable(), headless=True,
         args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={audio}",

@@ -46,6 +46,18 @@ def open_app(new_page: Callable[..., Page], url: str) -> Page:
     return page
 
 
+def reply_playing(new_page: Callable[..., Page], url: str, fake: FakeOpenAI) -> Page:
+    """A typed turn whose reply has fully arrived while its first sentence plays."""
+    page = open_app(new_page, url)
+    fake.script(Script(reply=" ".join(SENTENCES)))
+    page.get_by_test_id("composer").fill("Where do I start?")
+    page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("message").nth(1)).to_have_attribute("data-pending", "false",
+                                                                     timeout=10_000)
+    page.wait_for_function("() => window.__playing.length >= 2")  # the unlock, then sentence one
+    return page
+
+
 def synthesised(fake: FakeOpenAI) -> list[str]:
     return [r.json["input"] for r in fake.requests_for("speech")]
 
@@ -53,16 +65,10 @@ def synthesised(fake: FakeOpenAI) -> list[str]:
 def test_one_sentence_is_synthesised_while_another_plays(
     new_page: Callable[..., Page], server: LiveServer, fake: FakeOpenAI
 ) -> None:
-    page = open_app(new_page, server.url)
-    fake.script(Script(reply=" ".join(SENTENCES)))
-    page.get_by_test_id("composer").fill("Where do I start?")
-    page.get_by_test_id("composer").press("Enter")
-    reply = page.get_by_test_id("message").nth(1)
+    page = reply_playing(new_page, server.url, fake)
     # The whole reply has arrived while sentence one still plays: only sentence two is
     # synthesised ahead of it, not the whole reply.
-    expect(reply).to_have_attribute("data-pending", "false", timeout=10_000)
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "speaking")
-    page.wait_for_function("() => window.__playing.length >= 2")  # the unlock, then sentence one
     assert synthesised(fake) == SENTENCES[:2]
     # Sentence one ends: two plays and three is fetched; and so on to the end.
     for played in range(1, len(SENTENCES)):
@@ -76,13 +82,7 @@ def test_one_sentence_is_synthesised_while_another_plays(
 def test_a_barge_in_throws_away_at_most_one_sentence_of_audio(
     new_page: Callable[..., Page], server: LiveServer, fake: FakeOpenAI
 ) -> None:
-    page = open_app(new_page, server.url)
-    fake.script(Script(reply=" ".join(SENTENCES)))
-    page.get_by_test_id("composer").fill("Where do I start?")
-    page.get_by_test_id("composer").press("Enter")
-    expect(page.get_by_test_id("message").nth(1)).to_have_attribute("data-pending", "false",
-                                                                     timeout=10_000)
-    page.wait_for_function("() => window.__playing.length >= 2")
+    page = reply_playing(new_page, server.url, fake)
     page.get_by_test_id("mic").click()  # barge in while sentence one plays
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "listening")
     assert synthesised(fake) == SENTENCES[:2]

@@ -8,6 +8,7 @@ import re
 import subprocess
 import wave
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import av
@@ -55,6 +56,17 @@ def espeak_wav(text: str = QUESTION) -> bytes:
         ["espeak-ng", "--stdout", "-v", "en-us", "--", text], check=True, capture_output=True
     ).stdout
     return spoken
+
+
+def speech_then_silence(text: str, path: Path, silence_s: int = 4) -> None:
+    """`text` in espeak-ng's voice, then silence, as a WAV file for Chromium's fake
+    microphone (`--use-file-for-fake-audio-capture`, which loops the file)."""
+    with wave.open(io.BytesIO(espeak_wav(text))) as spoken:
+        params = spoken.getparams()
+        frames = spoken.readframes(spoken.getnframes())
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames + b"\0" * params.sampwidth * params.framerate * silence_s)
 
 
 @functools.cache
