@@ -245,8 +245,11 @@ async def outage_mid_load(
             answer = await http.post("/api/conversation", json=body, headers=device)
             ok = answer.status_code == 200
             results.append((ok, answer.json().get("saved") if ok else None))
-        except httpx.HTTPError:
+            if not ok:
+                print(f"   turn {number}: {answer.status_code} {answer.text[:160]}")
+        except httpx.HTTPError as exc:
             results.append((False, None))
+            print(f"   turn {number}: {type(exc).__name__}")
 
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(client_at(url, address))

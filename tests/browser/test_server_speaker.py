@@ -2,7 +2,9 @@
 
 The page's audio output is the one fake here: `play()` starts at once and a sentence ends
 only when the test says so, so "while sentence one plays" is a state the test holds rather
-than a race with the audio's length. The speech requests are the fake OpenAI's, for real.
+than a race with the audio's length. Which sentences the page asked the server to speak is
+noted as it asks (the request may reach the fake OpenAI a moment later); at the end the fake
+has received exactly those.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ HTMLMediaElement.prototype.play = function () {
   return Promise.resolve();
 };
 window.__finish = () => window.__playing.at(-1).dispatchEvent(new Event("ended"));
+window.__asked = [];
+const realFetch = window.fetch;
+window.fetch = function (url, init) {
+  if (String(url).endsWith("/api/speech")) window.__asked.push(JSON.parse(init.body).text);
+  return realFetch.apply(this, arguments);
+};
 """
 
 
@@ -58,6 +66,12 @@ def reply_playing(new_page: Callable[..., Page], url: str, fake: FakeOpenAI) -> 
     return page
 
 
+def asked(page: Page) -> list[str]:
+    """The sentences the page has asked the server to speak, in order."""
+    said: list[str] = page.evaluate("window.__asked")
+    return said
+
+
 def synthesised(fake: FakeOpenAI) -> list[str]:
     return [r.json["input"] for r in fake.requests_for("speech")]
 
@@ -69,14 +83,15 @@ def test_one_sentence_is_synthesised_while_another_plays(
     # The whole reply has arrived while sentence one still plays: only sentence two is
     # synthesised ahead of it, not the whole reply.
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "speaking")
-    assert synthesised(fake) == SENTENCES[:2]
-    # Sentence one ends: two plays and three is fetched; and so on to the end.
+    assert asked(page) == SENTENCES[:2]
+    # Sentence one ends: two plays and three is asked for (before two starts); and so on.
     for played in range(1, len(SENTENCES)):
         page.evaluate("window.__finish()")
         page.wait_for_function(f"() => window.__playing.length >= {played + 2}")
-        assert synthesised(fake) == SENTENCES[:min(played + 2, len(SENTENCES))]
+        assert asked(page) == SENTENCES[:min(played + 2, len(SENTENCES))]
     page.evaluate("window.__finish()")
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "idle")
+    assert synthesised(fake) == SENTENCES  # each one reached the server once
 
 
 def test_a_barge_in_throws_away_at_most_one_sentence_of_audio(
@@ -85,4 +100,4 @@ def test_a_barge_in_throws_away_at_most_one_sentence_of_audio(
     page = reply_playing(new_page, server.url, fake)
     page.get_by_test_id("mic").click()  # barge in while sentence one plays
     expect(page.get_by_test_id("mic")).to_have_attribute("data-state", "listening")
-    assert synthesised(fake) == SENTENCES[:2]
+    assert asked(page) == SENTENCES[:2]
