@@ -62,6 +62,10 @@ http {{
         server 127.0.0.1:{a} max_fails=1 fail_timeout=30s;
         server 127.0.0.1:{b} max_fails=1 fail_timeout=30s;
         keepalive 32;
+        # Under uvicorn's 5 s: nginx must drop an idle connection before the instance
+        # does, or a POST sent on one the instance is closing fails (502, not retried) and
+        # marks the instance down; with the other one killed, nothing is left to answer.
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
